@@ -1,0 +1,106 @@
+import type { InferenceSession } from 'onnxruntime-node';
+
+/** Element types the runner can feed as token ids and hold as KV cache / read as logits. */
+export type TokenIdType = 'int32' | 'int64';
+export type FloatType = 'float32' | 'float16';
+
+/**
+ * The contract of a decoder graph as its session reports it: the runner builds feeds from this
+ * and nothing else, so exports that differ in id width, KV precision or optional inputs load
+ * through one code path.
+ */
+export interface SessionIO {
+  inputIdsType: TokenIdType;
+  /** True when the graph takes explicit `position_ids` (rotary not derived from the mask). */
+  hasPositionIds: boolean;
+  positionIdsType: TokenIdType;
+  numLayers: number;
+  kvHeads: number;
+  headDim: number;
+  kvType: FloatType;
+  logitsType: FloatType;
+  vocabSize: number;
+  pastKey(layer: number): string;
+  pastValue(layer: number): string;
+  presentKey(layer: number): string;
+  presentValue(layer: number): string;
+}
+
+export class UnsupportedGraphError extends Error {
+  override name = 'UnsupportedGraphError';
+}
+
+const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
+const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'position_ids']);
+
+export function describeSession(
+  session: Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>,
+): SessionIO {
+  const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
+  const outputs = new Map(session.outputMetadata.map((m) => [m.name, m]));
+
+  const unknown = [...inputs.keys()].filter((n) => !KNOWN_INPUTS.has(n) && !PAST.test(n));
+  if (unknown.length > 0) {
+    throw new UnsupportedGraphError(`the graph has inputs this runner cannot feed: ${unknown.join(', ')}`);
+  }
+  const inputIds = tensorMeta(inputs.get('input_ids'), 'input input_ids');
+  tensorMeta(inputs.get('attention_mask'), 'input attention_mask');
+  const positionIds = inputs.get('position_ids');
+  const logits = tensorMeta(outputs.get('logits'), 'output logits');
+
+  const numLayers = [...inputs.keys()].filter((n) => PAST.exec(n)?.[2] === 'key').length;
+  if (numLayers === 0) throw new UnsupportedGraphError('the graph has no past_key_values inputs');
+  const key0 = tensorMeta(inputs.get('past_key_values.0.key'), 'input past_key_values.0.key');
+  // [batch, kvHeads, pastLength, headDim]: heads and head size are the two static dims.
+  const [, kvHeads, , headDim] = key0.shape;
+  if (typeof kvHeads !== 'number' || typeof headDim !== 'number') {
+    throw new UnsupportedGraphError(
+      `past_key_values.0.key must have static kv-head and head-size dims, got [${key0.shape.join(', ')}]`,
+    );
+  }
+  const vocabSize = logits.shape[2];
+  if (typeof vocabSize !== 'number') throw new UnsupportedGraphError('logits must have a static vocab dim');
+
+  const io: SessionIO = {
+    inputIdsType: tokenIdType(inputIds.type, 'input_ids'),
+    hasPositionIds: positionIds !== undefined,
+    positionIdsType: positionIds ? tokenIdType(tensorMeta(positionIds, 'position_ids').type, 'position_ids') : 'int64',
+    numLayers,
+    kvHeads,
+    headDim,
+    kvType: floatType(key0.type, 'past_key_values.0.key'),
+    logitsType: floatType(logits.type, 'logits'),
+    vocabSize,
+    pastKey: (l) => `past_key_values.${l}.key`,
+    pastValue: (l) => `past_key_values.${l}.value`,
+    presentKey: (l) => `present.${l}.key`,
+    presentValue: (l) => `present.${l}.value`,
+  };
+  for (let l = 0; l < numLayers; l++) {
+    for (const name of [io.pastKey(l), io.pastValue(l)]) {
+      if (tensorMeta(inputs.get(name), `input ${name}`).type !== key0.type) {
+        throw new UnsupportedGraphError(`${name} differs in dtype from past_key_values.0.key`);
+      }
+    }
+    for (const name of [io.presentKey(l), io.presentValue(l)]) tensorMeta(outputs.get(name), `output ${name}`);
+  }
+  return io;
+}
+
+type TensorMeta = Extract<InferenceSession.ValueMetadata, { isTensor: true }>;
+
+function tensorMeta(meta: InferenceSession.ValueMetadata | undefined, what: string): TensorMeta {
+  if (!meta) throw new UnsupportedGraphError(`the graph has no ${what}`);
+  if (!meta.isTensor) throw new UnsupportedGraphError(`${what} is not a tensor`);
+  return meta;
+}
+
+function tokenIdType(type: string, name: string): TokenIdType {
+  if (type === 'int32' || type === 'int64') return type;
+  throw new UnsupportedGraphError(`${name} has dtype ${type}; expected int32 or int64`);
+}
+
+function floatType(type: string, name: string): FloatType {
+  if (type === 'float32' || type === 'float16') return type;
+  throw new UnsupportedGraphError(`${name} has dtype ${type}; expected float32 or float16`);
+}
