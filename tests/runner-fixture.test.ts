@@ -72,7 +72,7 @@ describe('OnnxRunner on the onnxruntime-genai builder fixture', () => {
 
   it('prefill then in-place decode steps match a plain session run of the whole sequence', async () => {
     await runner.forward({ firstRow: 0, tokens: [seqA.slice(0, 6)], pastLengths: [0] });
-    let logits = new Float32Array();
+    let logits: Float32Array = new Float32Array();
     for (let i = 6; i < seqA.length; i++) {
       logits = await runner.forward({ firstRow: 0, tokens: [[seqA[i]]], pastLengths: [i] });
     }

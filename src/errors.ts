@@ -1,0 +1,83 @@
+/**
+ * The one error type of the server. Its `type` is stable: it is the `error.type` of the OpenAI
+ * error body and the `type` label of the errors metric, so dashboards and clients can rely on it.
+ */
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'not_found_error'
+  | 'request_too_large'
+  | 'rate_limit_error'
+  | 'service_unavailable'
+  | 'server_error';
+
+const STATUS: Record<ErrorType, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  service_unavailable: 503,
+  server_error: 500,
+};
+
+export interface ServeErrorOptions {
+  /** The request field at fault, as a dotted path (`messages.0.content`). */
+  param?: string | null;
+  /** A machine-readable reason, e.g. `context_length_exceeded`, `model_not_found`. */
+  code?: string | null;
+  /** Seconds a client should wait before retrying (429 and 503). */
+  retryAfterSeconds?: number;
+}
+
+export class ServeError extends Error {
+  override name = 'ServeError';
+  readonly type: ErrorType;
+  readonly param: string | null;
+  readonly code: string | null;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(type: ErrorType, message: string, options: ServeErrorOptions = {}) {
+    super(message);
+    this.type = type;
+    this.param = options.param ?? null;
+    this.code = options.code ?? null;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  get status(): number {
+    return STATUS[this.type];
+  }
+
+  /** The OpenAI error envelope. */
+  toBody(): { error: { message: string; type: ErrorType; param: string | null; code: string | null } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+
+  /** A plain object that survives structured cloning across the worker boundary. */
+  toJSON(): SerializedServeError {
+    return {
+      type: this.type,
+      message: this.message,
+      param: this.param,
+      code: this.code,
+      retryAfterSeconds: this.retryAfterSeconds,
+    };
+  }
+
+  static fromJSON(e: SerializedServeError): ServeError {
+    return new ServeError(e.type, e.message, e);
+  }
+}
+
+export interface SerializedServeError {
+  type: ErrorType;
+  message: string;
+  param: string | null;
+  code: string | null;
+  retryAfterSeconds?: number;
+}
+
+export function invalidParam(param: string, message: string, code: string | null = 'invalid_value'): ServeError {
+  return new ServeError('invalid_request_error', message, { param, code });
+}
