@@ -1,0 +1,85 @@
+/** What the engine configures. Only maxSeqs and maxLen are required. */
+export interface SchedulerConfig {
+  /** KV slot rows: the most requests running (prefilling or decoding) at once. */
+  readonly maxSeqs: number;
+  /** Positions per KV row. No request's prompt + generated tokens exceed it. */
+  readonly maxLen: number;
+  /**
+   * Most tokens held in KV over all running requests, from the configured memory budget.
+   * Default maxSeqs * maxLen (the rows themselves are the only limit).
+   */
+  readonly kvTokenBudget?: number;
+  /**
+   * Most tokens computed in one step, decode tokens plus prefill tokens. The knob between the
+   * inter-token latency of running streams (a 64-token prefill chunk costs about 7-8 decode
+   * steps on the target CPU) and the time to first token of new ones. At least maxSeqs, so every
+   * decode always fits. Default maxSeqs + maxPrefillChunk: one full chunk per step beside a full
+   * decode batch.
+   */
+  readonly maxNumBatchedTokens?: number;
+  /** Most tokens in one prefill chunk (one runner call at batch size 1). Default 64. */
+  readonly maxPrefillChunk?: number;
+  /**
+   * Whether a waiting request may preempt running requests of strictly lower priority when no
+   * row is free or its tokens do not fit the KV budget. Default true.
+   */
+  readonly priorityPreemption?: boolean;
+  /**
+   * A request already preempted this many times is no longer a victim of priority preemption:
+   * this bounds the recompute a batch job can be made to waste by interactive arrivals. It can
+   * still be preempted for KV growth, which cannot livelock (see RequestQueue). Default 2.
+   */
+  readonly preemptionShield?: number;
+}
+
+/** SchedulerConfig with defaults applied and validated. */
+export interface ResolvedSchedulerConfig {
+  readonly maxSeqs: number;
+  readonly maxLen: number;
+  readonly kvTokenBudget: number;
+  readonly maxNumBatchedTokens: number;
+  readonly maxPrefillChunk: number;
+  readonly priorityPreemption: boolean;
+  readonly preemptionShield: number;
+  /**
+   * The most tokens (prompt + generated) one request may reach: min(maxLen, kvTokenBudget).
+   * Capping by the KV budget too means a request running alone always fits, which is what lets
+   * KV-growth preemption always end with someone still running.
+   */
+  readonly contextLimit: number;
+}
+
+export function resolveSchedulerConfig(config: SchedulerConfig): ResolvedSchedulerConfig {
+  const maxPrefillChunk = config.maxPrefillChunk ?? 64;
+  const resolved = {
+    maxSeqs: config.maxSeqs,
+    maxLen: config.maxLen,
+    kvTokenBudget: config.kvTokenBudget ?? config.maxSeqs * config.maxLen,
+    maxNumBatchedTokens: config.maxNumBatchedTokens ?? config.maxSeqs + maxPrefillChunk,
+    maxPrefillChunk,
+    priorityPreemption: config.priorityPreemption ?? true,
+    preemptionShield: config.preemptionShield ?? 2,
+  };
+  for (const key of ['maxSeqs', 'maxLen', 'kvTokenBudget', 'maxNumBatchedTokens', 'maxPrefillChunk'] as const) {
+    requirePositiveInteger(key, resolved[key]);
+  }
+  if (!Number.isInteger(resolved.preemptionShield) || resolved.preemptionShield < 0) {
+    throw new RangeError(`preemptionShield must be a non-negative integer, got ${resolved.preemptionShield}`);
+  }
+  if (resolved.maxNumBatchedTokens < resolved.maxSeqs) {
+    throw new RangeError(
+      `maxNumBatchedTokens (${resolved.maxNumBatchedTokens}) must be at least maxSeqs (${resolved.maxSeqs}) so every running decode fits in a step`,
+    );
+  }
+  const contextLimit = Math.min(resolved.maxLen, resolved.kvTokenBudget);
+  if (contextLimit < 2) {
+    throw new RangeError('maxLen and kvTokenBudget must each hold a one-token prompt and one generated token');
+  }
+  return { ...resolved, contextLimit };
+}
+
+function requirePositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
+}

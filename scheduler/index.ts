@@ -1,0 +1,14 @@
+/** The scheduler's public API: pure policy, no dependency outside this folder. */
+export { Scheduler } from './scheduler.js';
+export { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerConfig } from './config.js';
+export { ContextLengthExceededError, IllegalTransitionError, SchedulerError, type SchedulerErrorType } from './errors.js';
+export { Priority, type FinishReason, type NewRequest, type RequestSnapshot, type RequestStatus } from './request-state.js';
+export type { SchedulerStats } from './scheduler-stats.js';
+export type {
+  DecodeEntry,
+  FinishedRequest,
+  PrefillChunk,
+  SchedulerOutput,
+  StepResults,
+  UpdateResult,
+} from './step-output.js';

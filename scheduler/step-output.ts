@@ -1,0 +1,78 @@
+import type { FinishReason } from './request-state.js';
+
+/**
+ * One request in the step's batched decode call: feed the token at index `position` of its
+ * sequence (prompt + generated tokens, which the engine holds) onto its past of `position`
+ * tokens, and sample its next token. Every entry samples.
+ */
+export interface DecodeEntry {
+  readonly id: string;
+  readonly position: number;
+}
+
+/**
+ * One prefill call at batch size 1 (GroupQueryAttention cannot run S>1 onto a non-empty past
+ * at a larger batch): feed tokens [start, start + length) of the request's sequence onto its
+ * past of `start` tokens. `samples` is true when the chunk reaches the end of the sequence: the
+ * runner then samples the request's next token from the last position's logits; otherwise the
+ * logits are discarded.
+ */
+export interface PrefillChunk {
+  readonly id: string;
+  readonly start: number;
+  readonly length: number;
+  readonly samples: boolean;
+}
+
+export interface FinishedRequest {
+  readonly id: string;
+  readonly reason: FinishReason;
+}
+
+/**
+ * What one step runs, as plain data (safe to post between threads). The runner applies it in
+ * this order:
+ *   1. release the rows of `finished` (those holding one) and of `preempted`;
+ *   2. give each id in `admitted` a row (it has a prefill chunk with start 0 in `prefill`);
+ *   3. run `decode` as one batched call (if non-empty) and each `prefill` chunk as its own call.
+ * A request appears at most once across `decode` and `prefill`, and never there if it is in
+ * `finished` or `preempted`.
+ */
+export interface SchedulerOutput {
+  /** Increases by one per schedule(); update() checks it gets the output of this step. */
+  readonly step: number;
+  /**
+   * Every request that reached `finished` since the previous schedule() (in update(), by
+   * abort(), at any state), each listed exactly once, in the order they finished. After this
+   * the scheduler forgets them and their ids may be reused.
+   */
+  readonly finished: readonly FinishedRequest[];
+  /**
+   * Requests preempted in this step: they lost their row and went back to the waiting queue.
+   * The engine keeps their tokens; they recompute prompt + generated tokens when readmitted.
+   */
+  readonly preempted: readonly string[];
+  /** Requests given a row in this step (new or readmitted after preemption). */
+  readonly admitted: readonly string[];
+  readonly decode: readonly DecodeEntry[];
+  readonly prefill: readonly PrefillChunk[];
+  readonly numDecodeTokens: number;
+  readonly numPrefillTokens: number;
+  /** numDecodeTokens + numPrefillTokens, never above maxNumBatchedTokens. */
+  readonly numScheduledTokens: number;
+}
+
+/** What the engine reports back for a step, beside the output itself. */
+export interface StepResults {
+  /**
+   * Ids whose token sampled in this step ends them (EOS, a stop token id or stop string).
+   * Each must have sampled in this step (a decode entry or a chunk with `samples`), unless it
+   * was aborted after schedule(). Stop beats length when both apply.
+   */
+  readonly stopped?: Iterable<string>;
+}
+
+export interface UpdateResult {
+  /** Requests finished by this step's results (stop or length), in step order. */
+  readonly finished: readonly FinishedRequest[];
+}

@@ -1,0 +1,199 @@
+import { expect } from 'vitest';
+import { Scheduler, type FinishReason, type SchedulerConfig, type SchedulerOutput } from '../scheduler/index.js';
+
+/**
+ * A stand-in for the ONNX runner: KV rows hold the token ids actually fed to them, and the
+ * "model" samples the next token from a hash of its row's contents. So if the scheduler ever
+ * planned a chunk onto the wrong past, skipped tokens, or lost KV on recompute, the sampled
+ * tokens would differ from a run without preemption. It also checks every promise the
+ * scheduler's output makes to the runner, and throws on the first broken one.
+ */
+export class FakeRunner {
+  /** The tokens in each request's KV row, by request id. */
+  readonly rows = new Map<string, number[]>();
+  decodeCalls = 0;
+  prefillCalls = 0;
+
+  constructor(
+    private readonly maxSeqs: number,
+    private readonly maxLen: number,
+  ) {}
+
+  /** Releases and allocates rows as the output says (steps 1-2 of SchedulerOutput's contract). */
+  applyRowChanges(output: SchedulerOutput): void {
+    for (const { id } of output.finished) this.rows.delete(id);
+    for (const id of output.preempted) {
+      if (!this.rows.delete(id)) throw new Error(`preempted ${id} held no row`);
+    }
+    for (const id of output.admitted) {
+      if (this.rows.has(id)) throw new Error(`admitted ${id} already holds a row`);
+      if (this.rows.size >= this.maxSeqs) throw new Error(`no free row for ${id}`);
+      this.rows.set(id, []);
+    }
+  }
+
+  /** Runs the step on `sequences` (prompt + generated tokens per id); returns sampled tokens. */
+  execute(output: SchedulerOutput, sequences: ReadonlyMap<string, number[]>): Map<string, number> {
+    const sampled = new Map<string, number>();
+    const seen = new Set<string>();
+    const once = (id: string) => {
+      if (seen.has(id)) throw new Error(`${id} scheduled twice in step ${output.step}`);
+      seen.add(id);
+    };
+    if (output.decode.length > 0) this.decodeCalls += 1;
+    for (const { id, position } of output.decode) {
+      once(id);
+      const row = this.row(id);
+      const sequence = sequences.get(id)!;
+      if (row.length !== position || position === 0) throw new Error(`decode ${id} at ${position} onto ${row.length}`);
+      if (position !== sequence.length - 1) throw new Error(`decode ${id} is not at the end of its sequence`);
+      this.append(id, row, sequence.slice(position, position + 1));
+      sampled.set(id, sampleFromKv(row));
+    }
+    for (const { id, start, length, samples } of output.prefill) {
+      // Each chunk is its own call at batch size 1.
+      this.prefillCalls += 1;
+      once(id);
+      const row = this.row(id);
+      const sequence = sequences.get(id)!;
+      if (row.length !== start) throw new Error(`chunk of ${id} starts at ${start} onto ${row.length}`);
+      if (length < 1 || start + length > sequence.length) throw new Error(`chunk of ${id} runs past its sequence`);
+      if (samples !== (start + length === sequence.length)) throw new Error(`chunk of ${id} has wrong samples flag`);
+      this.append(id, row, sequence.slice(start, start + length));
+      if (samples) sampled.set(id, sampleFromKv(row));
+    }
+    return sampled;
+  }
+
+  kvTokensHeld(): number {
+    let total = 0;
+    for (const row of this.rows.values()) total += row.length;
+    return total;
+  }
+
+  private row(id: string): number[] {
+    const row = this.rows.get(id);
+    if (row === undefined) throw new Error(`${id} scheduled without a row`);
+    return row;
+  }
+
+  private append(id: string, row: number[], tokens: number[]): void {
+    row.push(...tokens);
+    if (row.length > this.maxLen) throw new Error(`row of ${id} overflows maxLen`);
+  }
+}
+
+/** A deterministic function of the whole KV row (FNV-1a over the token ids), in [1, 1000). */
+function sampleFromKv(row: readonly number[]): number {
+  let hash = 0x811c9dc5;
+  for (const token of row) hash = Math.imul(hash ^ token, 0x01000193) >>> 0;
+  return 1 + (hash % 999);
+}
+
+export interface SubmitOptions {
+  promptLength: number;
+  maxTokens: number;
+  priority?: number;
+  /** Report 'stop' once this many tokens were generated. */
+  stopAfter?: number;
+  /** Report 'stop' when the model samples a token divisible by this (content-dependent stops). */
+  stopDivisor?: number;
+}
+
+/**
+ * The engine loop around a real Scheduler and the FakeRunner: holds token sequences, decides
+ * stops, and checks after every step that the scheduler's accounts match the runner's rows and
+ * that every budget held.
+ */
+export class FakeEngine {
+  readonly scheduler: Scheduler;
+  readonly runner: FakeRunner;
+  readonly sequences = new Map<string, number[]>();
+  /** Final sequence and reason of each request, recorded when output.finished reports it. */
+  readonly results = new Map<string, { tokens: number[]; reason: FinishReason; generated: number }>();
+  readonly outputs: SchedulerOutput[] = [];
+  private readonly options = new Map<string, SubmitOptions>();
+
+  constructor(config: SchedulerConfig) {
+    this.scheduler = new Scheduler(config);
+    const { maxSeqs, maxLen } = this.scheduler.config;
+    this.runner = new FakeRunner(maxSeqs, maxLen);
+  }
+
+  /** Adds a request whose prompt tokens are derived from its id. */
+  submit(id: string, options: SubmitOptions): void {
+    this.scheduler.add({ id, promptLength: options.promptLength, maxTokens: options.maxTokens, priority: options.priority });
+    const prompt = Array.from({ length: options.promptLength }, (_, i) => 1000 + ((hashId(id) + i * 7919) % 50_000));
+    this.sequences.set(id, prompt);
+    this.options.set(id, options);
+  }
+
+  /** One engine step: schedule, execute, update, with every check. */
+  step(): SchedulerOutput {
+    const { scheduler, runner } = this;
+    const { maxNumBatchedTokens, kvTokenBudget } = scheduler.config;
+    const output = scheduler.schedule();
+    this.outputs.push(output);
+    for (const { id, reason } of output.finished) {
+      if (this.results.has(id)) throw new Error(`${id} reported finished twice`);
+      const tokens = this.sequences.get(id)!;
+      const generated = tokens.length - this.options.get(id)!.promptLength;
+      this.results.set(id, { tokens, reason, generated });
+      this.sequences.delete(id);
+      this.options.delete(id);
+    }
+    runner.applyRowChanges(output);
+    expect(runner.rows.size).toBe(scheduler.stats().numRunning);
+    expect(output.numScheduledTokens).toBeLessThanOrEqual(maxNumBatchedTokens);
+
+    const sampled = runner.execute(output, this.sequences);
+    expect(runner.kvTokensHeld()).toBeLessThanOrEqual(kvTokenBudget);
+
+    const stopped: string[] = [];
+    for (const [id, token] of sampled) {
+      const sequence = this.sequences.get(id);
+      // Aborted after schedule(): the engine drops whatever it sampled.
+      if (sequence === undefined || scheduler.get(id)?.status !== 'running') continue;
+      sequence.push(token);
+      const options = this.options.get(id)!;
+      const generated = sequence.length - options.promptLength;
+      if (generated === options.stopAfter || (options.stopDivisor !== undefined && token % options.stopDivisor === 0)) {
+        stopped.push(id);
+      }
+    }
+    scheduler.update(output, { stopped });
+    for (const [id, row] of runner.rows) {
+      const state = scheduler.get(id)!;
+      if (state.status === 'running') expect(row.length).toBe(state.numComputedTokens);
+    }
+    return output;
+  }
+
+  /** Steps until the scheduler is idle; fails past `maxSteps`. */
+  runToIdle(maxSteps = 10_000): number {
+    let steps = 0;
+    while (this.scheduler.hasWork()) {
+      if (++steps > maxSteps) throw new Error(`not idle after ${maxSteps} steps`);
+      this.step();
+    }
+    return steps;
+  }
+}
+
+function hashId(id: string): number {
+  let hash = 7;
+  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
+  return hash;
+}
+
+/** A small seeded PRNG (mulberry32) so randomized tests replay exactly. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
