@@ -84,7 +84,7 @@ export class FakeRunner {
 }
 
 /** A deterministic function of the whole KV row (FNV-1a over the token ids), in [1, 1000). */
-function sampleFromKv(row: readonly number[]): number {
+export function sampleFromKv(row: readonly number[]): number {
   let hash = 0x811c9dc5;
   for (const token of row) hash = Math.imul(hash ^ token, 0x01000193) >>> 0;
   return 1 + (hash % 999);
@@ -111,6 +111,8 @@ export class FakeEngine {
   readonly sequences = new Map<string, number[]>();
   /** Final sequence and reason of each request, recorded when output.finished reports it. */
   readonly results = new Map<string, { tokens: number[]; reason: FinishReason; generated: number }>();
+  /** What each request must end with, computed at submit by generating alone, without a scheduler. */
+  readonly expected = new Map<string, { tokens: number[]; reason: FinishReason }>();
   readonly outputs: SchedulerOutput[] = [];
   private readonly options = new Map<string, SubmitOptions>();
 
@@ -126,10 +128,14 @@ export class FakeEngine {
     const prompt = Array.from({ length: options.promptLength }, (_, i) => 1000 + ((hashId(id) + i * 7919) % 50_000));
     this.sequences.set(id, prompt);
     this.options.set(id, options);
+    this.expected.set(id, generateAlone(prompt, options, this.scheduler.config.contextLimit));
   }
 
-  /** One engine step: schedule, execute, update, with every check. */
-  step(): SchedulerOutput {
+  /**
+   * One engine step: schedule, execute, update, with every check. `beforeUpdate` runs between
+   * execute and update, where a real engine may receive aborts.
+   */
+  step(beforeUpdate?: (output: SchedulerOutput) => void): SchedulerOutput {
     const { scheduler, runner } = this;
     const { maxNumBatchedTokens, kvTokenBudget } = scheduler.config;
     const output = scheduler.schedule();
@@ -161,6 +167,7 @@ export class FakeEngine {
         stopped.push(id);
       }
     }
+    beforeUpdate?.(output);
     scheduler.update(output, { stopped });
     for (const [id, row] of runner.rows) {
       const state = scheduler.get(id)!;
@@ -177,6 +184,22 @@ export class FakeEngine {
       this.step();
     }
     return steps;
+  }
+}
+
+/**
+ * The reference: the same fake model generating for one request on its own, one token per
+ * step. A scheduled run must end every request that was not aborted with exactly this.
+ */
+function generateAlone(prompt: number[], options: SubmitOptions, contextLimit: number): { tokens: number[]; reason: FinishReason } {
+  const tokens = [...prompt];
+  for (let generated = 1; ; generated++) {
+    const token = sampleFromKv(tokens);
+    tokens.push(token);
+    if (generated === options.stopAfter || (options.stopDivisor !== undefined && token % options.stopDivisor === 0)) {
+      return { tokens, reason: 'stop' };
+    }
+    if (generated >= options.maxTokens || tokens.length >= contextLimit) return { tokens, reason: 'length' };
   }
 }
 
