@@ -1,13 +1,14 @@
 /**
- * Errors the scheduler throws. `SchedulerError.type` is stable: the API layer puts it in the
- * OpenAI error body and metrics use it as a label, so never rename a value.
+ * Machine-readable reasons the scheduler refuses a request. Stable: the API layer maps a
+ * SchedulerError to ServeError('invalid_request_error', message, { code }), so the value ends
+ * up as the OpenAI error body's `code` (e.g. `context_length_exceeded`). Never rename one.
  */
-export type SchedulerErrorType = 'context_length_exceeded' | 'invalid_request';
+export type SchedulerErrorCode = 'context_length_exceeded' | 'invalid_request';
 
 /** A request the scheduler refuses at `add()`; nothing about it was recorded. */
 export class SchedulerError extends Error {
   constructor(
-    readonly type: SchedulerErrorType,
+    readonly code: SchedulerErrorCode,
     message: string,
   ) {
     super(message);

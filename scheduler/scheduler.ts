@@ -33,6 +33,13 @@ import { StepPlan, type PlannedWork } from './step-plan.js';
  *      possibly by preempting strictly lower-priority running requests (`priorityPreemption`).
  *      Admission is strictly FCFS within the rank order: when the best waiting request cannot be
  *      admitted, none behind it is, so a long prompt cannot be starved by short ones.
+ *
+ * Progress: the best-ranked running request is never a KV-growth victim and always fits alone
+ * (numTokens <= contextLimit <= kvTokenBudget), so it finishes; then the next one is best. So
+ * preemption cannot livelock. Priority preemption of any one request is bounded by
+ * `preemptionShield`. Lower-priority work runs whenever higher-priority work leaves rows, KV
+ * tokens or step budget free; only sustained saturation by interactive traffic holds batch jobs
+ * back, which is what priority means.
  */
 export class Scheduler {
   readonly config: ResolvedSchedulerConfig;

@@ -62,7 +62,10 @@ export interface SchedulerOutput {
   readonly numScheduledTokens: number;
 }
 
-/** What the engine reports back for a step, beside the output itself. */
+/**
+ * What the engine reports back for a step, beside the output itself. To fail a single request
+ * (its sampling threw, say), call abort(id, 'error') before update(): its work is then ignored.
+ */
 export interface StepResults {
   /**
    * Ids whose token sampled in this step ends them (EOS, a stop token id or stop string).

@@ -127,11 +127,14 @@ describe('scheduler policy', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(ContextLengthExceededError);
-    expect(error).toMatchObject({ type: 'context_length_exceeded', promptLength: 50, contextLimit: 50 });
+    expect(error).toBeInstanceOf(SchedulerError);
+    expect(error).toMatchObject({ code: 'context_length_exceeded', promptLength: 50, contextLimit: 50 });
     expect(scheduler.hasWork()).toBe(false);
     expect(scheduler.get('x')).toBeUndefined();
     expect(scheduler.add({ id: 'x', promptLength: 49, maxTokens: 1 }).status).toBe('waiting');
-    expect(() => scheduler.add({ id: 'x', promptLength: 1, maxTokens: 1 })).toThrow(SchedulerError);
+    expect(() => scheduler.add({ id: 'x', promptLength: 1, maxTokens: 1 })).toThrow(
+      expect.objectContaining({ code: 'invalid_request', message: expect.stringMatching(/duplicate/) }),
+    );
     expect(() => scheduler.add({ id: 'y', promptLength: 0, maxTokens: 1 })).toThrow(/promptLength/);
     expect(() => scheduler.add({ id: 'y', promptLength: 1, maxTokens: 0 })).toThrow(/maxTokens/);
   });
