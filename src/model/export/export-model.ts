@@ -1,0 +1,66 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WeightFormat } from '../onnx/projection.js';
+import { EXTERNAL_DATA_FILE, MODEL_FILE, type OnnxWriteResult, writeQwen3Onnx } from '../onnx/write-onnx-model.js';
+import type { WeightSource } from '../weights/weight-source.js';
+import { stderrTensorProgress } from './export-progress.js';
+import { genaiConfigJson } from './genai-config.js';
+import { qwen3ConfigJson, qwen3GenerationConfigJson } from './hf-configs.js';
+import { copyTokenizerFiles, TOKENIZER_FILES } from './tokenizer-files.js';
+
+export interface ExportOptions {
+  format: WeightFormat;
+  /** Weights above this many bytes go to model.onnx.data (default: DEFAULT_EXTERNAL_DATA_THRESHOLD). */
+  externalDataThresholdBytes?: number;
+  /** No progress bar on stderr (tests, scripts). */
+  quiet?: boolean;
+  /** Extra model metadata_props, e.g. where the weights came from. */
+  metadata?: Record<string, string>;
+}
+
+export interface ExportResult {
+  dir: string;
+  /** Every file written, relative to dir. */
+  files: string[];
+  modelBytes: number;
+  dataBytes: number;
+}
+
+/**
+ * Writes a complete model folder in the onnxruntime-genai layout: model.onnx (+ model.onnx.data),
+ * genai_config.json, config.json, generation_config.json and the Qwen3 tokenizer files. The
+ * folder's contents depend only on the weights and options, so equal inputs give identical bytes.
+ */
+export function exportQwen3Model(source: WeightSource, outDir: string, options: ExportOptions): ExportResult {
+  mkdirSync(outDir, { recursive: true });
+  const written = writeOnnxWithProgress(source, outDir, options);
+  const { shape } = source;
+  writeJson(join(outDir, 'genai_config.json'), genaiConfigJson(shape, MODEL_FILE));
+  writeJson(join(outDir, 'config.json'), qwen3ConfigJson(shape));
+  writeJson(join(outDir, 'generation_config.json'), qwen3GenerationConfigJson(shape));
+  copyTokenizerFiles(outDir);
+  const files = [MODEL_FILE, ...(written.dataPath ? [EXTERNAL_DATA_FILE] : []), 'genai_config.json', 'config.json', 'generation_config.json', ...TOKENIZER_FILES];
+  return { dir: outDir, files, modelBytes: written.modelBytes, dataBytes: written.dataBytes };
+}
+
+function writeOnnxWithProgress(source: WeightSource, outDir: string, options: ExportOptions): OnnxWriteResult {
+  const progress = options.quiet ? null : stderrTensorProgress();
+  try {
+    return writeQwen3Onnx(source, outDir, {
+      format: options.format,
+      externalDataThresholdBytes: options.externalDataThresholdBytes,
+      onProgress: progress?.onProgress,
+      metadata: { weight_format: describeFormat(options.format), ...options.metadata },
+    });
+  } finally {
+    progress?.stop();
+  }
+}
+
+export function describeFormat(format: WeightFormat): string {
+  return format.bits === 32 ? 'fp32' : `int${format.bits} block ${format.blockSize}`;
+}
+
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, `${JSON.stringify(value, null, 4)}\n`);
+}

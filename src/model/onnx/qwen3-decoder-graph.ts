@@ -1,0 +1,129 @@
+import { EMBEDDING_WEIGHT, expectedWeightDims, FINAL_NORM_WEIGHT, LM_HEAD_WEIGHT, type WeightSource } from '../weights/weight-source.js';
+import { type AttentionInputs, DecoderContext, type TensorProgress } from './decoder-context.js';
+import { DECODER_IO, DIMS, layerName } from './decoder-io.js';
+import { GraphBuilder, MICROSOFT_DOMAIN } from './graph-builder.js';
+import type { InitializerStore } from './initializer-store.js';
+import { bytesOf } from './initializer-store.js';
+import { addMatMulNBits, addProjection, addQuantizedWeight, addTransposedWeight, type QuantizedWeightRef, type WeightFormat } from './projection.js';
+import { DataType, type ModelProto, valueInfo } from './proto-factory.js';
+import { addDecoderLayer, addResidualNorm, type ResidualStream } from './qwen3-layer.js';
+import { buildRotaryCache } from './rotary-cache.js';
+
+export interface DecoderGraphOptions {
+  format: WeightFormat;
+  onProgress?: TensorProgress;
+  /** Extra key/value pairs for the model's metadata_props. */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Builds the Qwen3 decoder in the onnxruntime-genai model-builder layout from a checkpoint, writing
+ * each weight through `store` as soon as it is read. Inputs: input_ids, attention_mask,
+ * past_key_values.N.key|value; outputs: logits, present.N.key|value (see DECODER_IO).
+ */
+export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerStore, options: DecoderGraphOptions): ModelProto {
+  const { shape } = source;
+  const g = new GraphBuilder(store);
+  const ctx = new DecoderContext(g, shape, options.format, source, expectedWeightDims(shape).size, options.onProgress);
+  checkFormat(ctx);
+
+  const inputIds = g.input(valueInfo(DECODER_IO.inputIds, DataType.INT64, [DIMS.batch, DIMS.sequence]));
+  const attentionMask = g.input(valueInfo(DECODER_IO.attentionMask, DataType.INT64, [DIMS.batch, DIMS.total]));
+  const kvDims = [DIMS.batch, shape.numKeyValueHeads, DIMS.past, shape.headDim];
+  const past = Array.from({ length: shape.numHiddenLayers }, (_, layer) => ({
+    key: g.input(valueInfo(layerName(DECODER_IO.pastKeyPattern, layer), DataType.FLOAT, kvDims)),
+    value: g.input(valueInfo(layerName(DECODER_IO.pastValuePattern, layer), DataType.FLOAT, kvDims)),
+  }));
+
+  const { embedded, tiedLmHead } = addEmbedding(ctx, inputIds); // [B, S, hidden]
+  const attention = addAttentionInputs(g, attentionMask, shape.headDim, shape.ropeTheta, shape.maxPositionEmbeddings);
+
+  let stream: ResidualStream = { residual: embedded, pending: null };
+  for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
+    stream = addDecoderLayer(ctx, layer, stream, attention, past[layer].key, past[layer].value);
+  }
+  const final = addResidualNorm(ctx, '/model/norm', stream, FINAL_NORM_WEIGHT);
+  addLmHead(ctx, final.normed, tiedLmHead);
+
+  g.output(valueInfo(DECODER_IO.logits, DataType.FLOAT, [DIMS.batch, DIMS.sequence, shape.vocabSize]));
+  const presentDims = [DIMS.batch, shape.numKeyValueHeads, DIMS.total, shape.headDim];
+  for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
+    g.output(valueInfo(layerName(DECODER_IO.presentKeyPattern, layer), DataType.FLOAT, presentDims));
+    g.output(valueInfo(layerName(DECODER_IO.presentValuePattern, layer), DataType.FLOAT, presentDims));
+  }
+  return g.toModel('qwen3', options.metadata ?? {});
+}
+
+function checkFormat(ctx: DecoderContext): void {
+  const { bits, blockSize } = ctx.format;
+  if (bits === 32) return;
+  // GatherBlockQuantized reads the LM head's packed rows as [vocab, hidden * bits / 8]: the rows
+  // must hold no padding, so hidden must fill whole blocks.
+  if (ctx.shape.hiddenSize % blockSize !== 0) {
+    throw new RangeError(`hidden size ${ctx.shape.hiddenSize} must be a multiple of the block size ${blockSize} for quantized embeddings`);
+  }
+}
+
+/**
+ * The embedding lookup. Tied embeddings are stored once, in the LM head's format:
+ * - int4/int8: GatherBlockQuantized reads the LM head's MatMulNBits weight (its uint8 codes viewed
+ *   as [vocab, hidden * bits / 8]) and scales. The table is the largest single weight (389M values
+ *   for Qwen3-4B), so sharing keeps the 4B int4 export near 2.3 GB instead of adding 0.8 GB of fp16
+ *   (or 1.6 GB of fp32) embedding; onnxruntime-node 1.30's CPU kernel runs this for bits 4 and 8.
+ * - fp32: the LM head MatMul weight [hidden, vocab] transposed back for a plain Gather, as the
+ *   model builder does (onnxruntime folds the Transpose of a constant once, at session load).
+ * Untied checkpoints get their own embedding table in the same format.
+ */
+function addEmbedding(ctx: DecoderContext, inputIds: string): { embedded: string; tiedLmHead: QuantizedWeightRef | string | null } {
+  const { g, shape, format } = ctx;
+  const path = '/model/embed_tokens';
+  const tablePath = shape.tieWordEmbeddings ? '/lm_head' : path;
+  if (format.bits === 32) {
+    if (!shape.tieWordEmbeddings) {
+      const table = ctx.withWeight(EMBEDDING_WEIGHT, (w) => g.initializer(EMBEDDING_WEIGHT, DataType.FLOAT, w.dims, bytesOf(w.data)));
+      return { embedded: g.op('Gather', `${path}/Gather`, [table, inputIds]), tiedLmHead: null };
+    }
+    const lmHeadWeight = ctx.withWeight(EMBEDDING_WEIGHT, (w) => addTransposedWeight(g, tablePath, w)); // [hidden, vocab]
+    const table = g.op('Transpose', `${path}/Transpose`, [lmHeadWeight], { perm: [1, 0] }); // [vocab, hidden]
+    return { embedded: g.op('Gather', `${path}/Gather`, [table, inputIds]), tiedLmHead: lmHeadWeight };
+  }
+  const { bits, blockSize } = format;
+  const quantized = ctx.withWeight(EMBEDDING_WEIGHT, (w) => addQuantizedWeight(g, tablePath, w, bits, blockSize));
+  const rows = g.op('Reshape', `${path}/Reshape`, [quantized.packed, g.int64([shape.vocabSize, (shape.hiddenSize * bits) / 8])]); // [vocab, hidden * bits / 8] uint8
+  const embedded = g.op('GatherBlockQuantized', `${path}/GatherBlockQuantized`, [rows, inputIds, quantized.scales], { bits, block_size: blockSize, gather_axis: 0, quantize_axis: 1 }, MICROSOFT_DOMAIN);
+  return { embedded, tiedLmHead: shape.tieWordEmbeddings ? quantized : null };
+}
+
+/** logits [B, S, vocab] = x @ E^T, through the tied weight stored by addEmbedding or lm_head.weight. */
+function addLmHead(ctx: DecoderContext, x: string, tied: QuantizedWeightRef | string | null): void {
+  const { g, format } = ctx;
+  if (tied === null) {
+    ctx.withWeight(LM_HEAD_WEIGHT, (w) => addProjection(g, '/lm_head', x, w, format, DECODER_IO.logits));
+  } else if (typeof tied === 'string') {
+    g.node('MatMul', '/lm_head/MatMul', [x, tied], { outputs: [DECODER_IO.logits] });
+  } else {
+    addMatMulNBits(g, '/lm_head', x, tied, DECODER_IO.logits);
+  }
+}
+
+/**
+ * What GroupQueryAttention needs besides q/k/v, computed once for all layers:
+ * seqlens_k = ReduceSum(attention_mask, axis 1) - 1 (each row's last valid position) and
+ * total_sequence_length = attention_mask.shape[1], both int32 as the op requires, and the rotary
+ * cos/sin caches for every position up to the context length.
+ */
+function addAttentionInputs(g: GraphBuilder, attentionMask: string, headDim: number, ropeTheta: number, maxPositions: number): AttentionInputs {
+  const path = '/model/attn_mask_reformat/attn_mask_subgraph';
+  const rowLengths = g.op('ReduceSum', `${path}/ReduceSum`, [attentionMask, g.int64([1])], { keepdims: 0 }); // [B] int64
+  const lastPositions = g.op('Sub', `${path}/Sub`, [rowLengths, g.int64([1], [])]);
+  const seqlensK = g.op('Cast', `${path}/Sub/Cast`, [lastPositions], { to: DataType.INT32 }); // [B] int32
+  const maskShape = g.op('Shape', `${path}/Shape`, [attentionMask]); // [2] int64
+  const total = g.op('Gather', `${path}/Gather`, [maskShape, g.int64([1], [])], { axis: 0 }); // scalar int64
+  const totalSequenceLength = g.op('Cast', `${path}/Gather/Cast`, [total], { to: DataType.INT32 }); // scalar int32
+
+  const rotary = buildRotaryCache(headDim, ropeTheta, maxPositions);
+  const cacheDims = [rotary.maxPositions, rotary.halfDim];
+  const cosCache = g.initializer('cos_cache', DataType.FLOAT, cacheDims, bytesOf(rotary.cos));
+  const sinCache = g.initializer('sin_cache', DataType.FLOAT, cacheDims, bytesOf(rotary.sin));
+  return { seqlensK, totalSequenceLength, cosCache, sinCache };
+}
