@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { exportCommand } from './commands/export.js';
+
+/**
+ * The `qwen3-serve` command line. Each subcommand lives in its own module under src/commands/ and
+ * exports a function returning its commander Command; registering one is a single addCommand line.
+ */
+export function buildProgram(): Command {
+  return new Command('qwen3-serve')
+    .description('OpenAI-compatible inference server for Qwen3 ONNX models on onnxruntime-node')
+    .showHelpAfterError()
+    .addCommand(exportCommand());
+}
+
+await buildProgram().parseAsync(process.argv);

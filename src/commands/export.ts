@@ -1,0 +1,135 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { exportQwen3Model } from '../model/export/export-model.js';
+import type { WeightFormat } from '../model/onnx/projection.js';
+import { isPresetName, PRESETS, type Qwen3Shape } from '../model/shape.js';
+import { createRandomWeightSource } from '../model/weights/random-source.js';
+import { openSafetensorsCheckpoint } from '../model/weights/safetensors-source.js';
+import type { WeightSource } from '../model/weights/weight-source.js';
+
+/** Shape flags and the Qwen3Shape field each one overrides. */
+const SHAPE_FLAGS = [
+  ['--vocab-size <n>', 'vocabSize'],
+  ['--hidden-size <n>', 'hiddenSize'],
+  ['--intermediate-size <n>', 'intermediateSize'],
+  ['--num-hidden-layers <n>', 'numHiddenLayers'],
+  ['--num-attention-heads <n>', 'numAttentionHeads'],
+  ['--num-key-value-heads <n>', 'numKeyValueHeads'],
+  ['--head-dim <n>', 'headDim'],
+  ['--max-position-embeddings <n>', 'maxPositionEmbeddings'],
+] as const satisfies readonly (readonly [string, keyof Qwen3Shape])[];
+
+interface ExportFlags {
+  preset: string;
+  bits: string;
+  blockSize: number;
+  seed: number;
+  out: string;
+  checkpoint?: string;
+  ropeTheta?: number;
+  quiet?: boolean;
+  [shapeField: string]: unknown;
+}
+
+/**
+ * `qwen3-serve export`: writes a Qwen3 model folder in the onnxruntime-genai layout, from seeded
+ * random weights of a preset (or preset plus shape overrides) or from a Hugging Face safetensors
+ * checkpoint.
+ */
+export function exportCommand(): Command {
+  const command = new Command('export')
+    .description('write a Qwen3 ONNX model folder (genai layout: model.onnx, genai_config.json, configs, tokenizer)')
+    .requiredOption('--out <dir>', 'output folder (created if missing)')
+    .addOption(new Option('--preset <name>', 'model shape for random weights').choices(Object.keys(PRESETS)).default('tiny'))
+    .addOption(new Option('--bits <bits>', 'weight format: 4 or 8 (MatMulNBits) or 32 (fp32 MatMul)').choices(['4', '8', '32']).default('4'))
+    .option('--block-size <n>', 'quantization block size along K (power of two >= 16; 32 or 128 are usual)', parseBlockSize, 32)
+    .option('--seed <n>', 'seed of the random weights', parseSeed, 0)
+    .option('--checkpoint <dir>', 'take shape and weights from a Hugging Face Qwen3 safetensors folder instead of random weights')
+    .option('--quiet', 'no progress bar on stderr');
+  for (const [flags, field] of SHAPE_FLAGS) {
+    command.option(flags, `override the preset's ${field}`, parsePositiveInt);
+  }
+  command.option('--rope-theta <x>', "override the preset's ropeTheta", parsePositiveNumber);
+  command.addHelpText('after', '\nShape flags start from --preset and override single fields; --checkpoint takes everything from the checkpoint.');
+  return command.action((flags: ExportFlags, cmd: Command) => runExport(flags, cmd));
+}
+
+function runExport(flags: ExportFlags, cmd: Command): void {
+  const source = openSource(flags, cmd);
+  const format: WeightFormat = { bits: Number(flags.bits) as WeightFormat['bits'], blockSize: flags.blockSize };
+  const started = performance.now();
+  try {
+    const result = exportQwen3Model(source, flags.out, {
+      format,
+      quiet: flags.quiet,
+      metadata: { weights: flags.checkpoint ? 'checkpoint' : `random seed ${flags.seed}` },
+    });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+    process.stdout.write(`wrote ${result.dir} in ${seconds} s: model.onnx ${mb(result.modelBytes)} MB` + (result.dataBytes > 0 ? `, model.onnx.data ${mb(result.dataBytes)} MB` : '') + `; files: ${result.files.join(', ')}\n`);
+  } catch (err) {
+    // Shape/format mismatches (e.g. hidden size not a multiple of the block size) surface as RangeError.
+    cmd.error(`error: ${(err as Error).message}`);
+  } finally {
+    source.close();
+  }
+}
+
+function openSource(flags: ExportFlags, cmd: Command): WeightSource {
+  const overridden = SHAPE_FLAGS.filter(([, field]) => flags[field] !== undefined).map(([flag]) => flag.split(' ')[0]);
+  if (flags.ropeTheta !== undefined) overridden.push('--rope-theta');
+  if (flags.checkpoint) {
+    const conflicting = [...overridden, ...(cmd.getOptionValueSource('preset') === 'cli' ? ['--preset'] : []), ...(cmd.getOptionValueSource('seed') === 'cli' ? ['--seed'] : [])];
+    if (conflicting.length > 0) cmd.error(`error: --checkpoint takes the shape and weights from the checkpoint; drop ${conflicting.join(', ')}`);
+    try {
+      return openSafetensorsCheckpoint(flags.checkpoint);
+    } catch (err) {
+      cmd.error(`error: ${(err as Error).message}`);
+    }
+  }
+  if (!isPresetName(flags.preset)) cmd.error(`error: unknown preset ${flags.preset}`);
+  const shape: Qwen3Shape = { ...PRESETS[flags.preset] };
+  for (const [, field] of SHAPE_FLAGS) {
+    if (flags[field] !== undefined) shape[field] = flags[field] as number;
+  }
+  if (flags.ropeTheta !== undefined) shape.ropeTheta = flags.ropeTheta;
+  const problem = shapeProblem(shape);
+  if (problem) cmd.error(`error: ${problem}`);
+  return createRandomWeightSource(shape, flags.seed);
+}
+
+/** What makes a shape unbuildable, in words, or null. */
+function shapeProblem(shape: Qwen3Shape): string | null {
+  if (shape.numAttentionHeads % shape.numKeyValueHeads !== 0) {
+    return `--num-attention-heads ${shape.numAttentionHeads} must be a multiple of --num-key-value-heads ${shape.numKeyValueHeads}`;
+  }
+  if (shape.headDim % 2 !== 0) return `--head-dim ${shape.headDim} must be even (rotary embeddings rotate pairs)`;
+  const specialTokens = Math.max(shape.bosTokenId, shape.eosTokenId, shape.padTokenId);
+  if (shape.vocabSize <= specialTokens) {
+    return `--vocab-size ${shape.vocabSize} must exceed Qwen3's special token ids (up to ${specialTokens}) for the tokenizer to fit`;
+  }
+  return null;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function parsePositiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 0xffffffff) throw new InvalidArgumentError('expected an integer in [0, 4294967295]');
+  return n;
+}
+
+function parseBlockSize(value: string): number {
+  const n = parsePositiveInt(value);
+  if (n < 16 || (n & (n - 1)) !== 0) throw new InvalidArgumentError('expected a power of two >= 16 (32 or 128 are usual)');
+  return n;
+}
