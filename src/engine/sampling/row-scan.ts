@@ -1,0 +1,93 @@
+import { expNegative, NEGLIGIBLE_LOG_RATIO } from './exp-table.js';
+
+/**
+ * Single passes over one row of logits ([vocab] float32). These are the only loops that touch
+ * every token, so they are kept minimal: one comparison per token on the common path, and no
+ * allocation. NaN logits never win a comparison and so are never chosen.
+ */
+
+/** The first index of the largest logit; -1 when no logit is above -Infinity. */
+export function argmax(row: Float32Array): number {
+  let best = -Infinity;
+  let bestIndex = -1;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (v > best) {
+      best = v;
+      bestIndex = i;
+    }
+  }
+  return bestIndex;
+}
+
+export function maxLogit(row: Float32Array): number {
+  let best = -Infinity;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    best = v > best ? v : best;
+  }
+  return best;
+}
+
+/**
+ * The largest logit and the k-th largest (-Infinity if fewer than k are numbers), from a min-heap
+ * of the k best seen so far. After the first few thousand tokens a token rarely beats the heap's
+ * minimum, so the pass costs little more than `maxLogit`. `heap` must hold at least k values.
+ */
+export function maxAndKthLargest(row: Float32Array, k: number, heap: Float32Array): { max: number; kth: number } {
+  let size = 0;
+  let best = -Infinity;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (size < k) {
+      if (v !== v) continue; // NaN
+      best = v > best ? v : best;
+      // Sift up.
+      let child = size++;
+      while (child > 0) {
+        const parent = (child - 1) >> 1;
+        if (heap[parent] <= v) break;
+        heap[child] = heap[parent];
+        child = parent;
+      }
+      heap[child] = v;
+    } else if (v > heap[0]) {
+      best = v > best ? v : best;
+      // Replace the minimum and sift down.
+      let parent = 0;
+      for (;;) {
+        let child = 2 * parent + 1;
+        if (child >= k) break;
+        if (child + 1 < k && heap[child + 1] < heap[child]) child++;
+        if (heap[child] >= v) break;
+        heap[parent] = heap[child];
+        parent = child;
+      }
+      heap[parent] = v;
+    }
+  }
+  return { max: best, kth: size < k ? -Infinity : heap[0] };
+}
+
+/** Writes the id of every logit >= threshold into `ids`, in id order; returns how many. */
+export function collectAtLeast(row: Float32Array, threshold: number, ids: Int32Array): number {
+  let n = 0;
+  for (let i = 0; i < row.length; i++) {
+    if (row[i] >= threshold) ids[n++] = i;
+  }
+  return n;
+}
+
+/**
+ * log(sum(exp(row))), leaving out logits more than NEGLIGIBLE_LOG_RATIO below the maximum (their
+ * share of the sum is below 1.4e-8). `max` is `maxLogit(row)`, finite.
+ */
+export function logSumExp(row: Float32Array, max: number): number {
+  const floor = max - NEGLIGIBLE_LOG_RATIO;
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (v >= floor) sum += expNegative(max - v);
+  }
+  return max + Math.log(sum);
+}

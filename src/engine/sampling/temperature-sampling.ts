@@ -1,0 +1,89 @@
+import { expNegativeScaled, NEGLIGIBLE_LOG_RATIO, STEPS_PER_UNIT } from './exp-table.js';
+import { nucleusByBuckets, nucleusFromProbe } from './nucleus.js';
+import { maxAndKthLargest, maxLogit } from './row-scan.js';
+import type { SamplingWorkspace } from './sampling-workspace.js';
+
+/** The settings that shape the distribution sampled from (greedy is handled before this). */
+export interface TemperatureSettings {
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+}
+
+/** With top_p alone, the heaviest this-many tokens are found in the first pass to try first. */
+const NUCLEUS_PROBE_SIZE = 64;
+
+/**
+ * Draws a token from softmax(logits / T), restricted by min_p, top_k and top_p (vLLM's order and
+ * rules), using the uniform `draw` in [0, 1). Returns -1 if no logit is above -Infinity.
+ *
+ * 1. One pass for the maximum and, by a small min-heap, the k-th largest logit (k = top_k, or
+ *    NUCLEUS_PROBE_SIZE to prepare top_p's fast path).
+ * 2. One pass collecting the candidates with their weights exp((logit - max) / T): at or above the
+ *    k-th largest (ties kept, as in vLLM), at least min_p times as likely as the top token, and
+ *    not negligible (within NEGLIGIBLE_LOG_RATIO of the top at this temperature).
+ * 3. top_p: the nucleus among the probe of heaviest tokens if it reaches top_p there, else by
+ *    bucketing all candidates by weight (nucleus.ts). No full sort anywhere.
+ * 4. The draw, scaled to the kept mass, walks the kept weights.
+ */
+export function sampleWithTemperature(row: Float32Array, s: TemperatureSettings, draw: number, ws: SamplingWorkspace): number {
+  const topK = s.topK > 0 && s.topK < row.length ? s.topK : 0;
+  const nucleus = s.topP < 1;
+  const heapSize = topK > 0 ? topK : nucleus ? NUCLEUS_PROBE_SIZE : 0;
+  ws.reserve(row.length, heapSize);
+
+  let max: number;
+  let kth = -Infinity;
+  if (heapSize > 0) ({ max, kth } = maxAndKthLargest(row, heapSize, ws.heap));
+  else max = maxLogit(row);
+  if (!(max > -Infinity)) return -1;
+
+  const logRatioFloor = s.minP > 0 ? Math.max(Math.log(s.minP), -NEGLIGIBLE_LOG_RATIO) : -NEGLIGIBLE_LOG_RATIO;
+  const floor = max + s.temperature * logRatioFloor;
+  const threshold = topK > 0 ? Math.max(kth, floor) : floor;
+  // With top_k every candidate is in the probe; without top_p nobody needs one.
+  const probeThreshold = !nucleus ? Infinity : topK > 0 ? -Infinity : kth;
+  const scale = STEPS_PER_UNIT / s.temperature;
+  const { ids, weights, probe } = ws;
+  let n = 0;
+  let probeCount = 0;
+  let mass = 0;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (v >= threshold) {
+      const w = expNegativeScaled((max - v) * scale);
+      ids[n] = i;
+      weights[n] = w;
+      mass += w;
+      if (v >= probeThreshold) probe[probeCount++] = n;
+      n++;
+    }
+  }
+
+  if (!nucleus) return walk(ids, weights, n, draw * mass);
+  const need = s.topP * mass;
+  const fromProbe = nucleusFromProbe(ws, probeCount, need);
+  if (fromProbe > 0) {
+    const target = draw * ws.keptMass;
+    let cumulative = 0;
+    for (let i = 0; i < fromProbe; i++) {
+      cumulative += weights[probe[i]];
+      if (cumulative > target) return ids[probe[i]];
+    }
+    return ids[probe[fromProbe - 1]];
+  }
+  const kept = nucleusByBuckets(ws, n, need, (j) => (max - row[ids[j]]) * scale);
+  return walk(ids, weights, kept, draw * ws.keptMass);
+}
+
+/** The first candidate whose cumulative weight passes `target`. */
+function walk(ids: Int32Array, weights: Float64Array, n: number, target: number): number {
+  let cumulative = 0;
+  for (let j = 0; j < n; j++) {
+    cumulative += weights[j];
+    if (cumulative > target) return ids[j];
+  }
+  // Rounding left the target a hair past the last weight.
+  return ids[n - 1];
+}
