@@ -113,9 +113,10 @@ describe('nucleus selection on a full vocabulary', () => {
       if (distance > 30 * STEPS_PER_UNIT) return;
       ws.ids[n] = i;
       ws.weights[n] = expNegativeScaled(distance);
+      ws.buckets[n] = distance;
       total += ws.weights[n++];
     });
-    return { ws, n, total, scaled: (j: number) => (max - row[ws.ids[j]]) * scale };
+    return { ws, n, total };
   }
 
   function bruteForce(ws: SamplingWorkspace, n: number, need: number): Set<number> {
@@ -138,9 +139,9 @@ describe('nucleus selection on a full vocabulary', () => {
     for (const topP of [0.5, 0.9, 0.99]) {
       it(`${shape} logits, top_p ${topP}: buckets and probe pick the brute-force set`, () => {
         const row = realisticRow(7, 151936, spread, top);
-        const { ws, n, total, scaled } = candidates(row, temperature);
+        const { ws, n, total } = candidates(row, temperature);
         const expected = bruteForce(ws, n, topP * total);
-        const kept = nucleusByBuckets(ws, n, topP * total, scaled);
+        const kept = nucleusByBuckets(ws, n, topP * total);
         expect(new Set(ws.ids.subarray(0, kept))).toEqual(expected);
         expect(ws.keptMass).toBeGreaterThanOrEqual(topP * total * (1 - 1e-12));
 
@@ -218,6 +219,16 @@ describe('logprobs of the raw model distribution', () => {
     let sum = 0;
     for (let i = 0; i < row.length; i++) sum += Math.exp(raw.logprobOf(row, i));
     expect(Math.abs(Math.log(sum))).toBeLessThan(1e-7);
+  });
+
+  it('break ties towards the lower token id, also when a larger logit arrives later', () => {
+    const top = (values: number[], n: number) =>
+      sampler({ temperature: 0, logprobs: true, top_logprobs: n }, values.length)
+        .sample(Float32Array.from(values))
+        .logprobs!.top.map((t) => t.tokenId);
+    expect(top([0, 0, 0, 0, 0, 0], 3)).toEqual([0, 1, 2]);
+    expect(top([0, 0, 0, 0, 5, 0, 0, 7], 3)).toEqual([7, 4, 0]);
+    expect(top([1, 0, 2, 0, 2, 1, 0], 4)).toEqual([2, 4, 0, 5]);
   });
 
   it('are absent unless asked for', () => {

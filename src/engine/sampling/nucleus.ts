@@ -34,20 +34,16 @@ export function nucleusFromProbe(ws: SamplingWorkspace, probeCount: number, need
 }
 
 /**
- * General path, for flat distributions whose nucleus holds thousands of tokens. Candidates are
- * bucketed by their exp-table index (`scaledDistance(j)`, truncated: 64 buckets per nat, heavier
- * buckets first), the buckets' masses are added from the top until they reach `need`, and only
- * the one bucket where that happens is sorted. Moves the nucleus to the front of the candidate
- * arrays (in id order, then the boundary bucket's chosen tokens) and returns its size.
+ * General path, for flat distributions whose nucleus holds thousands of tokens. Candidates come
+ * bucketed by their exp-table index (`ws.buckets`: 64 buckets per nat, heavier buckets first);
+ * the buckets' masses are added from the top until they reach `need`, and only the one bucket
+ * where that happens is sorted. Moves the nucleus to the front of the candidate arrays (in id
+ * order, then the boundary bucket's chosen tokens) and returns its size.
  */
-export function nucleusByBuckets(ws: SamplingWorkspace, n: number, need: number, scaledDistance: (j: number) => number): number {
+export function nucleusByBuckets(ws: SamplingWorkspace, n: number, need: number): number {
   const { ids, weights, buckets, bucketMass } = ws;
   bucketMass.fill(0);
-  for (let j = 0; j < n; j++) {
-    const b = scaledDistance(j) | 0;
-    buckets[j] = b;
-    bucketMass[b] += weights[j];
-  }
+  for (let j = 0; j < n; j++) bucketMass[buckets[j]] += weights[j];
   let boundary = 0;
   let before = 0;
   while (boundary < bucketMass.length - 1 && before + bucketMass[boundary] < need) before += bucketMass[boundary++];

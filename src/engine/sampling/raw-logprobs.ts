@@ -1,4 +1,4 @@
-import { collectAtLeast, logSumExp, maxAndKthLargest, maxLogit } from './row-scan.js';
+import { largestLogits, logSumExp, maxLogit } from './row-scan.js';
 import type { SamplingWorkspace } from './sampling-workspace.js';
 
 /**
@@ -27,23 +27,23 @@ export class RawDistribution {
   }
 
   static of(row: Float32Array, count: number, workspace: SamplingWorkspace): RawDistribution {
-    const max = maxLogit(row);
+    let max: number;
+    let topIds: number[] = [];
+    if (count > 0) {
+      workspace.reserve(row.length, count);
+      ({ max, ids: topIds } = largestLogits(row, count, workspace.heap, workspace.heapIds));
+    } else {
+      max = maxLogit(row);
+    }
     if (!(max > -Infinity) || max === Infinity) throw new Error('logprobs: the logits row has no finite maximum');
     const logNormaliser = logSumExp(row, max);
-    return new RawDistribution(logNormaliser, count > 0 ? topTokens(row, count, logNormaliser, workspace) : []);
+    return new RawDistribution(
+      logNormaliser,
+      topIds.map((tokenId) => ({ tokenId, logprob: row[tokenId] - logNormaliser })),
+    );
   }
 
   logprobOf(row: Float32Array, tokenId: number): number {
     return row[tokenId] - this.logNormaliser;
   }
-}
-
-function topTokens(row: Float32Array, count: number, logNormaliser: number, workspace: SamplingWorkspace): TokenLogprob[] {
-  workspace.reserve(row.length, count);
-  const { kth } = maxAndKthLargest(row, count, workspace.heap);
-  // Every logit >= the count-th largest: count of them, or more when several tie with it.
-  const n = collectAtLeast(row, kth, workspace.ids);
-  const ids = Array.from(workspace.ids.subarray(0, n));
-  ids.sort((a, b) => row[b] - row[a] || a - b);
-  return ids.slice(0, count).map((tokenId) => ({ tokenId, logprob: row[tokenId] - logNormaliser }));
 }

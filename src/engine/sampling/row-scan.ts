@@ -69,15 +69,6 @@ export function maxAndKthLargest(row: Float32Array, k: number, heap: Float32Arra
   return { max: best, kth: size < k ? -Infinity : heap[0] };
 }
 
-/** Writes the id of every logit >= threshold into `ids`, in id order; returns how many. */
-export function collectAtLeast(row: Float32Array, threshold: number, ids: Int32Array): number {
-  let n = 0;
-  for (let i = 0; i < row.length; i++) {
-    if (row[i] >= threshold) ids[n++] = i;
-  }
-  return n;
-}
-
 /**
  * log(sum(exp(row))), leaving out logits more than NEGLIGIBLE_LOG_RATIO below the maximum (their
  * share of the sum is below 1.4e-8). `max` is `maxLogit(row)`, finite.
@@ -90,4 +81,55 @@ export function logSumExp(row: Float32Array, max: number): number {
     if (v >= floor) sum += expNegative(max - v);
   }
   return max + Math.log(sum);
+}
+
+/**
+ * The `count` largest logits with their ids, most likely first (ties: lower id first), and the
+ * row's maximum, in one pass with a min-heap keyed on (logit, then higher id = smaller), so that
+ * among equal logits the higher ids leave the heap first.
+ */
+export function largestLogits(
+  row: Float32Array,
+  count: number,
+  heapValues: Float32Array,
+  heapIds: Int32Array,
+): { max: number; ids: number[] } {
+  const less = (va: number, ia: number, vb: number, ib: number) => va < vb || (va === vb && ia > ib);
+  let size = 0;
+  let best = -Infinity;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (size < count) {
+      if (v !== v) continue; // NaN
+      best = v > best ? v : best;
+      let child = size++;
+      while (child > 0) {
+        const parent = (child - 1) >> 1;
+        if (!less(v, i, heapValues[parent], heapIds[parent])) break;
+        heapValues[child] = heapValues[parent];
+        heapIds[child] = heapIds[parent];
+        child = parent;
+      }
+      heapValues[child] = v;
+      heapIds[child] = i;
+    } else if (v > heapValues[0]) {
+      // An equal logit never displaces: its id is higher than every id already in the heap.
+      best = v > best ? v : best;
+      let parent = 0;
+      for (;;) {
+        let child = 2 * parent + 1;
+        if (child >= count) break;
+        if (child + 1 < count && less(heapValues[child + 1], heapIds[child + 1], heapValues[child], heapIds[child])) child++;
+        if (!less(heapValues[child], heapIds[child], v, i)) break;
+        heapValues[parent] = heapValues[child];
+        heapIds[parent] = heapIds[child];
+        parent = child;
+      }
+      heapValues[parent] = v;
+      heapIds[parent] = i;
+    }
+  }
+  const ids = Array.from(heapIds.subarray(0, size));
+  ids.sort((a, b) => row[b] - row[a] || a - b);
+  return { max: best, ids };
 }

@@ -16,8 +16,9 @@ export class SamplingWorkspace {
   buckets = new Uint16Array(0);
   /** Weight per exp-table index, for the general top_p path. */
   readonly bucketMass = new Float64Array(MAX_TABLE_INDEX + 1);
-  /** Min-heap for top-k thresholds. */
+  /** Min-heap for top-k thresholds and top logprobs (with the ids, for logprobs). */
   heap = new Float32Array(64);
+  heapIds = new Int32Array(64);
   /** Per-token mark of the current logit-edit epoch: which ids were already saved. */
   editStamp = new Uint32Array(0);
   /** Shared by all samplers using this workspace, so no two edit passes share an epoch. */
@@ -45,7 +46,10 @@ export class SamplingWorkspace {
       this.buckets = new Uint16Array(length);
       this.editStamp = new Uint32Array(length);
     }
-    if (this.heap.length < heapSize) this.heap = new Float32Array(heapSize);
+    if (this.heap.length < heapSize) {
+      this.heap = new Float32Array(heapSize);
+      this.heapIds = new Int32Array(heapSize);
+    }
   }
 }
 

@@ -11,8 +11,11 @@ export interface TemperatureSettings {
   minP: number;
 }
 
-/** With top_p alone, the heaviest this-many tokens are found in the first pass to try first. */
-const NUCLEUS_PROBE_SIZE = 64;
+/**
+ * With top_p alone, the heaviest this-many tokens are found in the first pass and tried first:
+ * a trained model's nucleus is usually smaller, and then the rest is never sorted or bucketed.
+ */
+const NUCLEUS_PROBE_SIZE = 256;
 
 /**
  * Draws a token from softmax(logits / T), restricted by min_p, top_k and top_p (vLLM's order and
@@ -45,16 +48,20 @@ export function sampleWithTemperature(row: Float32Array, s: TemperatureSettings,
   // With top_k every candidate is in the probe; without top_p nobody needs one.
   const probeThreshold = !nucleus ? Infinity : topK > 0 ? -Infinity : kth;
   const scale = STEPS_PER_UNIT / s.temperature;
-  const { ids, weights, probe } = ws;
+  const { ids, weights, probe, buckets } = ws;
   let n = 0;
   let probeCount = 0;
   let mass = 0;
   for (let i = 0; i < row.length; i++) {
     const v = row[i];
     if (v >= threshold) {
-      const w = expNegativeScaled((max - v) * scale);
+      const scaled = (max - v) * scale;
+      const w = expNegativeScaled(scaled);
       ids[n] = i;
       weights[n] = w;
+      // The exp-table index (the Uint16Array store truncates, as the table lookup does) orders
+      // weights coarsely; top_p's general path buckets by it.
+      buckets[n] = scaled;
       mass += w;
       if (v >= probeThreshold) probe[probeCount++] = n;
       n++;
@@ -73,7 +80,7 @@ export function sampleWithTemperature(row: Float32Array, s: TemperatureSettings,
     }
     return ids[probe[fromProbe - 1]];
   }
-  const kept = nucleusByBuckets(ws, n, need, (j) => (max - row[ids[j]]) * scale);
+  const kept = nucleusByBuckets(ws, n, need);
   return walk(ids, weights, kept, draw * ws.keptMass);
 }
 
