@@ -47,12 +47,14 @@ export class Tokenizer {
   readonly vocabSize: number;
   readonly hasChatTemplate: boolean;
 
+  /**
+   * Its `_tokenizer` (typed, public despite the underscore) is the @huggingface/tokenizers
+   * Tokenizer underneath, whose token_to_id / id_to_token are direct lookups.
+   */
   private readonly hf: PreTrainedTokenizer;
   private readonly facts: TokenizerFileFacts;
   private readonly textCache = new Map<number, string>();
   private readonly bytesCache = new Map<number, Uint8Array>();
-  /** id -> vocabulary entry, built on first use (only logprobs need it). */
-  private entries: string[] | null = null;
 
   constructor(hf: PreTrainedTokenizer, facts: TokenizerFileFacts) {
     this.hf = hf;
@@ -61,13 +63,15 @@ export class Tokenizer {
     this.padTokenId = hf.pad_token_id ?? null;
     this.bosTokenId = hf.bos_token_id ?? null;
     this.specialTokenIds = new Set(hf.all_special_ids);
+    // get_vocab() builds a fresh Map of the whole vocabulary on every call: only once, here.
     this.vocabSize = hf.get_vocab().size;
-    this.hasChatTemplate = typeof hf.chat_template === 'string' || (hf.chat_template !== null && typeof hf.chat_template === 'object');
+    // A string, or (in some Hugging Face exports) a list of named templates.
+    this.hasChatTemplate = hf.chat_template !== null && hf.chat_template !== undefined;
   }
 
   /** The id of a token written out (`<|im_start|>`, `<think>`), if the vocabulary has it. */
   tokenId(token: string): number | undefined {
-    return this.hf.get_vocab().get(token);
+    return this.hf._tokenizer.token_to_id(token);
   }
 
   /**
@@ -113,7 +117,7 @@ export class Tokenizer {
   private computeTokenBytes(id: number): Uint8Array {
     const added = this.facts.addedTokens.get(id);
     if (added !== undefined) return new TextEncoder().encode(added);
-    const entry = this.vocabularyEntry(id);
+    const entry = this.hf._tokenizer.id_to_token(id);
     if (entry === undefined) return EMPTY_BYTES;
     if (this.facts.byteLevel) {
       const bytes = byteLevelEntryToBytes(entry);
@@ -121,15 +125,6 @@ export class Tokenizer {
     }
     // Not a byte-level vocabulary (e.g. SentencePiece): the decoded text is the best we know.
     return new TextEncoder().encode(this.tokenText(id));
-  }
-
-  private vocabularyEntry(id: number): string | undefined {
-    if (this.entries === null) {
-      const entries: string[] = [];
-      for (const [entry, entryId] of this.hf.get_vocab()) entries[entryId] = entry;
-      this.entries = entries;
-    }
-    return this.entries[id];
   }
 
   /**
