@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WeightFormat } from '../onnx/projection.js';
+import { checkWeightFormat } from '../onnx/qwen3-decoder-graph.js';
 import { EXTERNAL_DATA_FILE, MODEL_FILE, type OnnxWriteResult, writeQwen3Onnx } from '../onnx/write-onnx-model.js';
 import type { WeightSource } from '../weights/weight-source.js';
 import { stderrTensorProgress } from './export-progress.js';
@@ -32,6 +33,8 @@ export interface ExportResult {
  * folder's contents depend only on the weights and options, so equal inputs give identical bytes.
  */
 export function exportQwen3Model(source: WeightSource, outDir: string, options: ExportOptions): ExportResult {
+  // Before the folder exists: a shape the format cannot hold leaves nothing behind.
+  checkWeightFormat(source.shape, options.format);
   mkdirSync(outDir, { recursive: true });
   const written = writeOnnxWithProgress(source, outDir, options);
   const { shape } = source;

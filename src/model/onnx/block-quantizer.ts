@@ -59,8 +59,9 @@ export function quantizeBlockwise(weight: Float32Array, n: number, k: number, bi
       for (let i = start; i < end; i++) {
         if (Math.abs(weight[i]) > Math.abs(extreme)) extreme = weight[i];
       }
-      // Rounded to fp32 before use, so encoding divides by exactly the scale the runtime multiplies by.
-      const scale = Math.fround(extreme / -zeroPoint);
+      // Rounded to fp32 before use, so encoding divides by exactly the scale the runtime multiplies
+      // by; an all-zero block gets +0 (0 / -8 would be -0).
+      const scale = extreme === 0 ? 0 : Math.fround(extreme / -zeroPoint);
       const inverse = scale === 0 ? 0 : 1 / scale;
       scales[row * kBlocks + block] = scale;
       const blobStart = (row * kBlocks + block) * blobBytes;

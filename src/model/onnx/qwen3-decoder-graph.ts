@@ -1,9 +1,10 @@
+import type { Qwen3Shape } from '../shape.js';
 import { EMBEDDING_WEIGHT, expectedWeightDims, FINAL_NORM_WEIGHT, LM_HEAD_WEIGHT, type WeightSource } from '../weights/weight-source.js';
+import { assertBlockSize } from './block-quantizer.js';
 import { type AttentionInputs, DecoderContext, type TensorProgress } from './decoder-context.js';
 import { DECODER_IO, DIMS, layerName } from './decoder-io.js';
 import { GraphBuilder, MICROSOFT_DOMAIN } from './graph-builder.js';
-import type { InitializerStore } from './initializer-store.js';
-import { bytesOf } from './initializer-store.js';
+import { bytesOf, type InitializerStore } from './initializer-store.js';
 import { addMatMulNBits, addProjection, addQuantizedWeight, addTransposedWeight, type QuantizedWeightRef, type WeightFormat } from './projection.js';
 import { DataType, type ModelProto, valueInfo } from './proto-factory.js';
 import { addDecoderLayer, addResidualNorm, type ResidualStream } from './qwen3-layer.js';
@@ -25,7 +26,7 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
   const { shape } = source;
   const g = new GraphBuilder(store);
   const ctx = new DecoderContext(g, shape, options.format, source, expectedWeightDims(shape).size, options.onProgress);
-  checkFormat(ctx);
+  checkWeightFormat(shape, options.format);
 
   const inputIds = g.input(valueInfo(DECODER_IO.inputIds, DataType.INT64, [DIMS.batch, DIMS.sequence]));
   const attentionMask = g.input(valueInfo(DECODER_IO.attentionMask, DataType.INT64, [DIMS.batch, DIMS.total]));
@@ -54,13 +55,15 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
   return g.toModel('qwen3', options.metadata ?? {});
 }
 
-function checkFormat(ctx: DecoderContext): void {
-  const { bits, blockSize } = ctx.format;
+/** Throws a RangeError when the shape cannot be written in the format; callers check before writing anything. */
+export function checkWeightFormat(shape: Qwen3Shape, format: WeightFormat): void {
+  const { bits, blockSize } = format;
   if (bits === 32) return;
+  assertBlockSize(blockSize);
   // GatherBlockQuantized reads the LM head's packed rows as [vocab, hidden * bits / 8]: the rows
   // must hold no padding, so hidden must fill whole blocks.
-  if (ctx.shape.hiddenSize % blockSize !== 0) {
-    throw new RangeError(`hidden size ${ctx.shape.hiddenSize} must be a multiple of the block size ${blockSize} for quantized embeddings`);
+  if (shape.hiddenSize % blockSize !== 0) {
+    throw new RangeError(`hidden size ${shape.hiddenSize} must be a multiple of the block size ${blockSize} for quantized embeddings`);
   }
 }
 

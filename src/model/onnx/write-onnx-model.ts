@@ -7,7 +7,7 @@ import type { TensorProgress } from './decoder-context.js';
 import { ExternalDataStore, InlineInitializerStore, type InitializerStore } from './initializer-store.js';
 import type { WeightFormat } from './projection.js';
 import { encodeModel } from './proto-factory.js';
-import { buildQwen3DecoderGraph } from './qwen3-decoder-graph.js';
+import { buildQwen3DecoderGraph, checkWeightFormat } from './qwen3-decoder-graph.js';
 
 export const MODEL_FILE = 'model.onnx';
 export const EXTERNAL_DATA_FILE = 'model.onnx.data';
@@ -37,6 +37,7 @@ export interface OnnxWriteResult {
 
 /** Writes `dir/model.onnx` (and `dir/model.onnx.data` for large models) from a checkpoint. */
 export function writeQwen3Onnx(source: WeightSource, dir: string, options: OnnxWriteOptions): OnnxWriteResult {
+  checkWeightFormat(source.shape, options.format);
   mkdirSync(dir, { recursive: true });
   const modelPath = join(dir, MODEL_FILE);
   const dataPath = join(dir, EXTERNAL_DATA_FILE);

@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CommanderError } from 'commander';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exportCommand } from '../src/commands/export.js';
+import { exportQwen3Model } from '../src/model/export/export-model.js';
+import { decodeModel } from '../src/model/onnx/proto-factory.js';
+import { PRESETS } from '../src/model/shape.js';
+import { createRandomWeightSource } from '../src/model/weights/random-source.js';
+import { writeSafetensorsCheckpoint } from './helpers/safetensors-writer.js';
+
+const run = promisify(execFile);
+const scratch = mkdtempSync(join(tmpdir(), 'qwen3-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs `export` in-process; resolves to what it printed on stderr when it fails. */
+async function exportErrorOf(args: string[]): Promise<string> {
+  let stderr = '';
+  const command = exportCommand()
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => (stderr += text), writeOut: () => {} });
+  await expect(command.parseAsync(args, { from: 'user' })).rejects.toBeInstanceOf(CommanderError);
+  return stderr;
+}
+
+/** The CLI as the bin script runs it, through tsx instead of the compiled dist/. */
+function cli(args: string[]) {
+  return run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: join(import.meta.dirname, '..') });
+}
+
+describe('qwen3-serve export flags', () => {
+  const out = join(scratch, 'never-written');
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it.each([
+    [['--bits', '3', '--out', out], /--bits.*Allowed choices are 4, 8, 32/],
+    [['--block-size', '48', '--out', out], /power of two >= 16/],
+    [['--preset', 'qwen3-8b', '--out', out], /Allowed choices are tiny, qwen3-4b/],
+    [['--seed', '-1', '--out', out], /--seed/],
+    [['--hidden-size', '0', '--out', out], /positive integer/],
+    [[], /required option '--out <dir>'/],
+    [['--num-key-value-heads', '3', '--out', out], /--num-attention-heads 4 must be a multiple of --num-key-value-heads 3/],
+    [['--head-dim', '33', '--out', out], /--head-dim 33 must be even/],
+    [['--hidden-size', '80', '--out', out], /hidden size 80 must be a multiple of the block size 32/],
+    [['--checkpoint', join(scratch, 'missing'), '--out', out], /does not exist/],
+    [['--checkpoint', scratch, '--seed', '2', '--hidden-size', '64', '--out', out], /drop --hidden-size, --seed/],
+  ])('rejects %j with a clear message', async (args, message) => {
+    expect(await exportErrorOf(args)).toMatch(message);
+    expect(() => readdirSync(out)).toThrow();
+  });
+
+  it('shows help listing every flag', async () => {
+    const { stdout } = await cli(['export', '--help']);
+    for (const flag of ['--preset', '--bits', '--block-size', '--seed', '--out', '--checkpoint', '--hidden-size', '--num-hidden-layers', '--quiet']) {
+      expect(stdout).toContain(flag);
+    }
+  });
+});
+
+describe('qwen3-serve export --checkpoint', () => {
+  it('exports a Hugging Face safetensors checkpoint to the same weights as the source it was saved from', async () => {
+    const shape = { ...PRESETS.tiny, numHiddenLayers: 1 };
+    const checkpoint = join(scratch, 'checkpoint');
+    writeSafetensorsCheckpoint(createRandomWeightSource(shape, 9), checkpoint, { dtype: 'F32' });
+
+    const fromCheckpoint = join(scratch, 'from-checkpoint');
+    const { stdout } = await cli(['export', '--checkpoint', checkpoint, '--bits', '8', '--out', fromCheckpoint, '--quiet']);
+    expect(stdout).toMatch(/^wrote .*from-checkpoint in [\d.]+ s: model\.onnx [\d.]+ MB/);
+    expect(readdirSync(fromCheckpoint).sort()).toEqual(['config.json', 'genai_config.json', 'generation_config.json', 'model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+
+    const direct = join(scratch, 'direct');
+    exportQwen3Model(createRandomWeightSource(shape, 9), direct, { format: { bits: 8, blockSize: 32 }, quiet: true });
+    const initializers = (dir: string) => {
+      const graph = decodeModel(readFileSync(join(dir, 'model.onnx'))).graph!;
+      return new Map(graph.initializer!.map((t) => [t.name!, Buffer.from(t.rawData!).toString('base64')]));
+    };
+    expect(initializers(fromCheckpoint)).toEqual(initializers(direct));
+    expect(JSON.parse(readFileSync(join(fromCheckpoint, 'genai_config.json'), 'utf8')).model.decoder.num_hidden_layers).toBe(1);
+  });
+});

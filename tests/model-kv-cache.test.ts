@@ -1,0 +1,99 @@
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PRESETS } from '../src/model/shape.js';
+import { emptyPast, maxAbsDiff, runDecoder, tinyModelDir, type TinyModelFormat } from './helpers/models.js';
+
+const tiny = PRESETS.tiny;
+const V = tiny.vocabSize;
+// A chat-like prompt: <|im_start|>user\nHello, how are you?<|im_end|>\n<|im_start|>assistant\n
+const PROMPT = [151644, 872, 198, 9707, 11, 1246, 525, 498, 30, 151645, 198, 151644, 77091, 198];
+const ones = (n: number) => Array<number>(n).fill(1);
+const row = (logits: Float32Array, position: number) => logits.subarray(position * V, (position + 1) * V);
+
+/**
+ * Tolerances on logits (whose spread is ~4, peaks ~15-20). fp32 differs only by summation order.
+ * MatMulNBits at accuracy_level 4 quantizes each activation row to int8 on its own, so splitting a
+ * prompt into steps changes nothing in principle; the bound leaves room for kernel-path rounding
+ * (GEMV for one row, GEMM for many).
+ */
+const TOLERANCE: Record<TinyModelFormat, number> = { fp32: 1e-4, int8: 1e-3, int4: 1e-3 };
+
+describe.each(['fp32', 'int8', 'int4'] as const)('tiny %s KV cache', (format) => {
+  let session: ort.InferenceSession;
+  beforeAll(async () => {
+    session = await ort.InferenceSession.create(join(tinyModelDir(format), 'model.onnx'));
+  });
+  afterAll(() => session.release());
+
+  it('gives the same logits for a prefill of N tokens as for N-k tokens then k one-token decode steps', async () => {
+    const full = await runDecoder(session, tiny, [PROMPT], [ones(PROMPT.length)], emptyPast(tiny, 1));
+    const k = 4;
+    const split = PROMPT.length - k;
+    let step = await runDecoder(session, tiny, [PROMPT.slice(0, split)], [ones(split)], emptyPast(tiny, 1));
+    expect(maxAbsDiff(row(step.logits, split - 1), row(full.logits, split - 1))).toBeLessThan(TOLERANCE[format]);
+    for (let position = split; position < PROMPT.length; position++) {
+      step = await runDecoder(session, tiny, [[PROMPT[position]]], [ones(position + 1)], step.past);
+      expect(maxAbsDiff(step.logits, row(full.logits, position)), `position ${position}`).toBeLessThan(TOLERANCE[format]);
+    }
+    // The cache built step by step holds what the single prefill computed.
+    for (const [name, tensor] of Object.entries(step.past)) {
+      expect(tensor.dims).toEqual([1, tiny.numKeyValueHeads, PROMPT.length, tiny.headDim]);
+      expect(maxAbsDiff(tensor.data as Float32Array, full.past[name].data as Float32Array), name).toBeLessThan(TOLERANCE[format]);
+    }
+  });
+
+  it('gives the same logits for a prefill split into two chunks (S > 1 over a non-empty past)', async () => {
+    const full = await runDecoder(session, tiny, [PROMPT], [ones(PROMPT.length)], emptyPast(tiny, 1));
+    const split = 5;
+    const first = await runDecoder(session, tiny, [PROMPT.slice(0, split)], [ones(split)], emptyPast(tiny, 1));
+    const second = await runDecoder(session, tiny, [PROMPT.slice(split)], [ones(PROMPT.length)], first.past);
+    expect(maxAbsDiff(second.logits, full.logits.subarray(split * V))).toBeLessThan(TOLERANCE[format]);
+  });
+
+  it('decodes two sequences of different lengths in one batch with right-padded KV buffers as each alone', async () => {
+    const sequences = [PROMPT.slice(0, 9), PROMPT.slice(3, 7)]; // lengths 9 and 4
+    const nextTokens = [9707, 1246];
+    const alone = [];
+    for (const [i, tokens] of sequences.entries()) {
+      const prefill = await runDecoder(session, tiny, [tokens], [ones(tokens.length)], emptyPast(tiny, 1));
+      const decode = await runDecoder(session, tiny, [[nextTokens[i]]], [ones(tokens.length + 1)], prefill.past);
+      alone.push({ prefill, decode });
+    }
+
+    // [2, kvHeads, 9, headDim]: row 0 holds 9 positions, row 1 holds 4 then padding. The padding is
+    // filled with large values so any read of it would show in the logits.
+    const padded = Math.max(...sequences.map((s) => s.length));
+    const positionWidth = tiny.headDim;
+    const past: Record<string, ort.Tensor> = {};
+    for (const name of Object.keys(alone[0].prefill.past)) {
+      const buffer = new Float32Array(2 * tiny.numKeyValueHeads * padded * positionWidth).fill(1e3);
+      for (const [b, { prefill }] of alone.entries()) {
+        const source = prefill.past[name].data as Float32Array; // [1, kvHeads, len, headDim]
+        const length = sequences[b].length;
+        for (let h = 0; h < tiny.numKeyValueHeads; h++) {
+          const from = source.subarray(h * length * positionWidth, (h + 1) * length * positionWidth);
+          buffer.set(from, ((b * tiny.numKeyValueHeads + h) * padded) * positionWidth);
+        }
+      }
+      past[name] = new ort.Tensor('float32', buffer, [2, tiny.numKeyValueHeads, padded, tiny.headDim]);
+    }
+    const mask = sequences.map((s) => [...ones(s.length + 1), ...Array<number>(padded - s.length).fill(0)]);
+    const batched = await runDecoder(session, tiny, nextTokens.map((t) => [t]), mask, past);
+
+    for (const b of [0, 1]) {
+      expect(maxAbsDiff(row(batched.logits, b), alone[b].decode.logits), `row ${b}`).toBeLessThan(TOLERANCE[format]);
+      // The new token's key lands at the row's own next position, not at the padded end.
+      const name = 'past_key_values.0.key';
+      const present = batched.past[name]; // [2, kvHeads, padded + 1, headDim]
+      const total = present.dims[2];
+      const length = sequences[b].length + 1;
+      const own = alone[b].decode.past[name].data as Float32Array; // [1, kvHeads, length, headDim]
+      for (let h = 0; h < tiny.numKeyValueHeads; h++) {
+        const start = ((b * tiny.numKeyValueHeads + h) * total) * positionWidth;
+        const got = (present.data as Float32Array).subarray(start, start + length * positionWidth);
+        expect(maxAbsDiff(got, own.subarray(h * length * positionWidth, (h + 1) * length * positionWidth))).toBeLessThan(TOLERANCE[format]);
+      }
+    }
+  });
+});
