@@ -51,6 +51,43 @@ describe.each(['fp32', 'int8', 'int4'] as const)('tiny %s KV cache', (format) =>
     expect(maxAbsDiff(second.logits, full.logits.subarray(split * V))).toBeLessThan(TOLERANCE[format]);
   });
 
+  it('updates a max-length KV buffer in place when the same tensor is fed as past and fetched as present', async () => {
+    const prompt = PROMPT.slice(0, 6);
+    const prefill = await runDecoder(session, tiny, [prompt], [ones(prompt.length)], emptyPast(tiny, 1));
+    const nextToken = 1246;
+    const expected = await runDecoder(session, tiny, [[nextToken]], [ones(prompt.length + 1)], prefill.past);
+
+    const maxLength = 16;
+    const positionWidth = tiny.headDim;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(nextToken)), [1, 1]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(prompt.length + 1).fill(1n), [1, prompt.length + 1]),
+    };
+    const fetches: Record<string, ort.Tensor | null> = { logits: null };
+    for (const [name, tensor] of Object.entries(prefill.past)) {
+      const buffer = new Float32Array(tiny.numKeyValueHeads * maxLength * positionWidth); // [1, kvHeads, maxLength, headDim]
+      const filled = tensor.data as Float32Array;
+      for (let h = 0; h < tiny.numKeyValueHeads; h++) {
+        buffer.set(filled.subarray(h * prompt.length * positionWidth, (h + 1) * prompt.length * positionWidth), h * maxLength * positionWidth);
+      }
+      const shared = new ort.Tensor('float32', buffer, [1, tiny.numKeyValueHeads, maxLength, tiny.headDim]);
+      feeds[name] = shared;
+      fetches[name.replace('past_key_values', 'present')] = shared;
+    }
+    const outputs = await session.run(feeds, fetches as ort.InferenceSession.FetchesType);
+    expect(maxAbsDiff(outputs.logits.data as Float32Array, expected.logits)).toBeLessThan(TOLERANCE[format]);
+    // The new position was written into the caller's buffer, at the row's next position.
+    for (const [name, tensor] of Object.entries(expected.past)) {
+      const buffer = feeds[name].data as Float32Array;
+      const length = prompt.length + 1;
+      for (let h = 0; h < tiny.numKeyValueHeads; h++) {
+        const got = buffer.subarray(h * maxLength * positionWidth, (h * maxLength + length) * positionWidth);
+        const want = (tensor.data as Float32Array).subarray(h * length * positionWidth, (h + 1) * length * positionWidth);
+        expect(maxAbsDiff(got, want), name).toBeLessThan(TOLERANCE[format]);
+      }
+    }
+  });
+
   it('decodes two sequences of different lengths in one batch with right-padded KV buffers as each alone', async () => {
     const sequences = [PROMPT.slice(0, 9), PROMPT.slice(3, 7)]; // lengths 9 and 4
     const nextTokens = [9707, 1246];
