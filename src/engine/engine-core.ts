@@ -1,0 +1,305 @@
+import {
+  ContextLengthExceededError,
+  Priority,
+  Scheduler,
+  SchedulerError,
+  type SchedulerConfig,
+  type SchedulerOutput,
+} from '../../scheduler/index.js';
+import { ServeError } from '../errors.js';
+import type { ModelRunner } from '../model/model-runner.js';
+import type { TokenTextDecoder } from './detokenizer.js';
+import type { ChoiceDelta, EngineEvent, FinishReason, GenerationRequest } from './generation.js';
+import { KvRows } from './kv-rows.js';
+import { RequestGroup } from './request-group.js';
+import { Sequence } from './sequence.js';
+import type { StepReport } from './step-report.js';
+
+export interface EngineCoreOptions {
+  runner: ModelRunner;
+  /** Null for models without a tokenizer (token ids only). */
+  decoder: TokenTextDecoder | null;
+  eosTokenIds: readonly number[];
+  /** maxSeqs and maxLen come from the runner's KV pool. */
+  scheduler: Omit<SchedulerConfig, 'maxSeqs' | 'maxLen'>;
+  /** Epoch milliseconds; injectable for tests. */
+  clock?: () => number;
+}
+
+export interface StepResult {
+  events: EngineEvent[];
+  report: StepReport;
+}
+
+/** Logits of one sequence's last position, a view into the step's output. */
+type SampledRows = Map<string, Float32Array>;
+
+/**
+ * The engine loop, one step at a time: schedule -> execute -> sample -> update -> emit.
+ * The scheduler decides which sequences compute which tokens (counts only); KvRows maps them to
+ * rows of the runner's KV pool; the runner executes; each Sequence samples and detokenizes.
+ */
+export class EngineCore {
+  readonly scheduler: Scheduler;
+  private readonly runner: ModelRunner;
+  private readonly decoder: TokenTextDecoder | null;
+  private readonly eosTokenIds: readonly number[];
+  private readonly rows: KvRows<string>;
+  private readonly groups = new Map<string, RequestGroup>();
+  /** Live sequences by scheduler id, each pointing to its group. */
+  private readonly sequences = new Map<string, { sequence: Sequence; group: RequestGroup }>();
+  private readonly clock: () => number;
+  /** Final events produced outside a step (aborts), delivered with the next step's events. */
+  private pending: EngineEvent[] = [];
+
+  constructor(options: EngineCoreOptions) {
+    this.runner = options.runner;
+    this.decoder = options.decoder;
+    this.eosTokenIds = options.eosTokenIds;
+    this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
+    const { maxSeqs, maxLen } = options.runner.info;
+    this.scheduler = new Scheduler({ ...options.scheduler, maxSeqs, maxLen });
+    // A row holds at most the sequence's tokens; copying one position too many is harmless.
+    this.rows = new KvRows(maxSeqs, options.runner, (id) => this.entry(id).sequence.tokenIds.length);
+  }
+
+  /** The most tokens (prompt + output) one sequence may reach. */
+  get contextLimit(): number {
+    return this.scheduler.config.contextLimit;
+  }
+
+  /** KV rows held by sequences (0 when idle: nothing leaks). */
+  get rowsInUse(): number {
+    return this.rows.used;
+  }
+
+  hasWork(): boolean {
+    return this.pending.length > 0 || this.scheduler.hasWork();
+  }
+
+  /** Queues a request (its n choices). Throws ServeError when it can never run. */
+  add(request: GenerationRequest): void {
+    if (this.groups.has(request.id)) {
+      throw new ServeError('invalid_request_error', `request id ${request.id} is already in use`);
+    }
+    const sequences = Array.from({ length: request.n }, (_, choice) => new Sequence({
+      id: `${request.id}#${choice}`,
+      choice,
+      promptTokenIds: request.promptTokenIds,
+      sampling: { ...request.sampling, seed: choiceSeed(request.sampling.seed, choice) },
+      stop: request.stop,
+      eosTokenIds: this.eosTokenIds,
+      decoder: this.decoder,
+    }));
+    const group = new RequestGroup(request, sequences);
+    const added: string[] = [];
+    try {
+      for (const sequence of sequences) {
+        this.scheduler.add({
+          id: sequence.id,
+          promptLength: sequence.promptLength,
+          maxTokens: request.maxTokens,
+          priority: request.priority === 'batch' ? Priority.batch : Priority.interactive,
+        });
+        added.push(sequence.id);
+      }
+    } catch (err) {
+      for (const id of added) this.scheduler.abort(id);
+      throw toServeError(err);
+    }
+    this.groups.set(request.id, group);
+    for (const sequence of sequences) this.sequences.set(sequence.id, { sequence, group });
+  }
+
+  /**
+   * Ends a request in whatever state it is: its choices finish with `reason` and its rows are
+   * freed at the next step. Unknown or finished requests are ignored (the race with a natural
+   * finish is normal).
+   */
+  abort(requestId: string, reason: FinishReason = 'abort'): void {
+    const group = this.groups.get(requestId);
+    if (!group || group.done) return;
+    for (const sequence of group.sequences) {
+      if (group.isFinished(sequence)) continue;
+      this.scheduler.abort(sequence.id, reason);
+      this.finishSequence(sequence, group, reason, this.pending);
+    }
+  }
+
+  async step(): Promise<StepResult> {
+    const startedAt = this.clock();
+    const output = this.scheduler.schedule();
+    this.applyRowChanges(output, startedAt);
+    const events = this.pending;
+    this.pending = [];
+
+    let forwardMs = 0;
+    let sampled: SampledRows = new Map();
+    try {
+      const forwardStart = this.clock();
+      sampled = await this.execute(output);
+      forwardMs = this.clock() - forwardStart;
+    } catch (err) {
+      this.failStep(output, err, events);
+    }
+
+    const now = this.clock();
+    const interTokenLatenciesMs: number[] = [];
+    const stopped: string[] = [];
+    const deltas = new Map<string, EngineEvent & { type: 'delta' }>();
+    for (const [id, logits] of sampled) {
+      const { sequence, group } = this.entry(id);
+      if (group.isFinished(sequence)) continue; // aborted while the step ran
+      const result = sequence.advance(logits);
+      const gap = group.recordToken(sequence, now);
+      if (gap !== null) interTokenLatenciesMs.push(gap);
+      if (result.stopped) stopped.push(id);
+      deltas.set(id, { type: 'delta', requestId: group.id, delta: result.delta });
+    }
+
+    const { finished } = this.scheduler.update(output, { stopped });
+    const finishedIds = new Set(finished.map((f) => f.id));
+    for (const [id, event] of deltas) if (!finishedIds.has(id)) events.push(event);
+    for (const { id, reason } of finished) {
+      const { sequence, group } = this.entry(id);
+      const last = deltas.get(id)?.delta;
+      this.finishSequence(sequence, group, reason, events, last);
+    }
+
+    const stats = this.scheduler.stats();
+    const bytesPerToken = this.runner.info.kvBytesPerToken;
+    return {
+      events,
+      report: {
+        startedAt,
+        durationMs: this.clock() - startedAt,
+        forwardMs,
+        decodeBatchSize: output.decode.length,
+        prefillChunks: output.prefill.length,
+        prefillTokens: output.numPrefillTokens,
+        decodeTokens: output.numDecodeTokens,
+        generatedTokens: sampled.size,
+        interTokenLatenciesMs,
+        preemptions: output.preempted.length,
+        scheduler: stats,
+        kvBytesInUse: stats.kvTokensInUse * bytesPerToken,
+        kvBytesBudget: stats.kvTokenBudget * bytesPerToken,
+      },
+    };
+  }
+
+  /** Releases rows of finished and preempted sequences and gives rows to admitted ones. */
+  private applyRowChanges(output: SchedulerOutput, now: number): void {
+    for (const { id } of output.finished) {
+      if (this.rows.has(id)) this.rows.release(id);
+      this.forget(id);
+    }
+    for (const id of output.preempted) this.rows.release(id);
+    for (const id of output.admitted) {
+      this.rows.admit(id);
+      this.entry(id).group.markScheduled(now);
+    }
+  }
+
+  /** Runs the step's forward passes; returns the logits of every sequence that samples. */
+  private async execute(output: SchedulerOutput): Promise<SampledRows> {
+    const sampled: SampledRows = new Map();
+    if (output.decode.length > 0) {
+      // A sequence whose prompt ends with a one-token chunk decodes without ever being a
+      // prefill row's chunk owner again: move it into the decode block first.
+      for (const { id } of output.decode) this.rows.startDecoding(id);
+      const batch = this.rows.decodeBatch();
+      if (batch.length !== output.decode.length) {
+        throw new Error(`decode block holds ${batch.length} rows but ${output.decode.length} decodes were scheduled`);
+      }
+      const position = new Map(output.decode.map((d) => [d.id, d.position]));
+      const pastLengths = batch.map((id) => position.get(id)!);
+      const tokens = batch.map((id, i) => [this.entry(id).sequence.tokenIds[pastLengths[i]]]);
+      const logits = await this.runner.forward({ firstRow: 0, tokens, pastLengths });
+      const vocab = this.runner.info.vocabSize;
+      batch.forEach((id, i) => sampled.set(id, logits.subarray(i * vocab, (i + 1) * vocab)));
+    }
+    for (const chunk of output.prefill) {
+      const { sequence } = this.entry(chunk.id);
+      const logits = await this.runner.forward({
+        firstRow: this.rows.row(chunk.id),
+        tokens: [sequence.tokenIds.slice(chunk.start, chunk.start + chunk.length)],
+        pastLengths: [chunk.start],
+      });
+      if (chunk.samples) sampled.set(chunk.id, logits);
+    }
+    return sampled;
+  }
+
+  /** A forward pass threw: every request with work in this step fails; the engine goes on. */
+  private failStep(output: SchedulerOutput, err: unknown, events: EngineEvent[]): void {
+    const error = new ServeError('server_error', `the model failed during a forward pass: ${(err as Error).message ?? err}`, {
+      code: 'model_error',
+    });
+    const failed = new Set<RequestGroup>();
+    for (const { id } of [...output.decode, ...output.prefill]) failed.add(this.entry(id).group);
+    for (const group of failed) {
+      for (const sequence of group.sequences) {
+        if (group.isFinished(sequence)) continue;
+        this.scheduler.abort(sequence.id, 'error');
+        group.recordFinish({ choice: sequence.choice, text: '', tokenIds: [], logprobs: null, finishReason: 'error' });
+      }
+      events.push({ type: 'error', requestId: group.id, error: error.toJSON() });
+    }
+  }
+
+  /**
+   * Emits a choice's final delta (merged with this step's delta for it, if any) and, when it was
+   * the request's last open choice, the request's `done` event.
+   */
+  private finishSequence(
+    sequence: Sequence,
+    group: RequestGroup,
+    reason: FinishReason,
+    events: EngineEvent[],
+    stepDelta?: ChoiceDelta,
+  ): void {
+    const last = sequence.finish(reason);
+    const delta = stepDelta ? { ...stepDelta, text: stepDelta.text + last.text, finishReason: last.finishReason, stopReason: last.stopReason } : last;
+    group.recordFinish(delta);
+    events.push({ type: 'delta', requestId: group.id, delta });
+    if (group.done) {
+      const now = this.clock();
+      events.push({ type: 'done', requestId: group.id, usage: group.usage(), timings: group.finalTimings(now), finishReasons: group.reasons() });
+    }
+  }
+
+  private entry(id: string): { sequence: Sequence; group: RequestGroup } {
+    const entry = this.sequences.get(id);
+    if (!entry) throw new Error(`unknown sequence ${id}`);
+    return entry;
+  }
+
+  /** Drops a sequence the scheduler has reported finished; the group goes with its last one. */
+  private forget(id: string): void {
+    const entry = this.sequences.get(id);
+    if (!entry) return;
+    this.sequences.delete(id);
+    if (entry.group.sequences.every((s) => !this.sequences.has(s.id))) this.groups.delete(entry.group.id);
+  }
+}
+
+function toServeError(err: unknown): unknown {
+  if (err instanceof ContextLengthExceededError) {
+    return new ServeError('invalid_request_error', err.message, { code: 'context_length_exceeded', param: 'messages' });
+  }
+  if (err instanceof SchedulerError) return new ServeError('invalid_request_error', err.message, { code: err.code });
+  return err;
+}
+
+/**
+ * Each choice of a seeded request gets its own seed, so `n` choices differ while every one is
+ * still reproducible; choice 0 keeps the request's seed, so n=1 matches a plain seeded request.
+ */
+function choiceSeed(seed: number | null, choice: number): number | null {
+  if (seed === null || choice === 0) return seed;
+  // A 32-bit integer mix (splitmix-style) of seed and choice; any fixed bijection-like mix works.
+  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(choice, 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  return (h ^ (h >>> 15)) >>> 0;
+}
