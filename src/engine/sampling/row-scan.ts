@@ -31,28 +31,31 @@ export function maxLogit(row: Float32Array): number {
 
 /**
  * The largest logit and the k-th largest (-Infinity if fewer than k are numbers), from a min-heap
- * of the k best seen so far. After the first few thousand tokens a token rarely beats the heap's
- * minimum, so the pass costs little more than `maxLogit`. `heap` must hold at least k values.
+ * of the k best seen so far. Once the heap is full a token costs one comparison with a local copy
+ * of the heap's minimum, and in a row of random order only about k * ln(n / k) tokens ever beat
+ * it, so the pass costs little more than `maxLogit`. `heap` must hold at least k values.
  */
 export function maxAndKthLargest(row: Float32Array, k: number, heap: Float32Array): { max: number; kth: number } {
   let size = 0;
-  let best = -Infinity;
-  for (let i = 0; i < row.length; i++) {
+  let i = 0;
+  for (; i < row.length && size < k; i++) {
     const v = row[i];
-    if (size < k) {
-      if (v !== v) continue; // NaN
-      best = v > best ? v : best;
-      // Sift up.
-      let child = size++;
-      while (child > 0) {
-        const parent = (child - 1) >> 1;
-        if (heap[parent] <= v) break;
-        heap[child] = heap[parent];
-        child = parent;
-      }
-      heap[child] = v;
-    } else if (v > heap[0]) {
-      best = v > best ? v : best;
+    if (v !== v) continue; // NaN
+    // Sift up.
+    let child = size++;
+    while (child > 0) {
+      const parent = (child - 1) >> 1;
+      if (heap[parent] <= v) break;
+      heap[child] = heap[parent];
+      child = parent;
+    }
+    heap[child] = v;
+  }
+  if (size < k) return { max: largestOf(heap, size), kth: -Infinity };
+  let minimum = heap[0];
+  for (; i < row.length; i++) {
+    const v = row[i];
+    if (v > minimum) {
       // Replace the minimum and sift down.
       let parent = 0;
       for (;;) {
@@ -64,23 +67,17 @@ export function maxAndKthLargest(row: Float32Array, k: number, heap: Float32Arra
         parent = child;
       }
       heap[parent] = v;
+      minimum = heap[0];
     }
   }
-  return { max: best, kth: size < k ? -Infinity : heap[0] };
+  // The row's maximum is among its k largest.
+  return { max: largestOf(heap, k), kth: minimum };
 }
 
-/**
- * log(sum(exp(row))), leaving out logits more than NEGLIGIBLE_LOG_RATIO below the maximum (their
- * share of the sum is below 1.4e-8). `max` is `maxLogit(row)`, finite.
- */
-export function logSumExp(row: Float32Array, max: number): number {
-  const floor = max - NEGLIGIBLE_LOG_RATIO;
-  let sum = 0;
-  for (let i = 0; i < row.length; i++) {
-    const v = row[i];
-    if (v >= floor) sum += expNegative(max - v);
-  }
-  return max + Math.log(sum);
+function largestOf(values: Float32Array, count: number): number {
+  let best = -Infinity;
+  for (let i = 0; i < count; i++) best = values[i] > best ? values[i] : best;
+  return best;
 }
 
 /**
@@ -96,25 +93,26 @@ export function largestLogits(
 ): { max: number; ids: number[] } {
   const less = (va: number, ia: number, vb: number, ib: number) => va < vb || (va === vb && ia > ib);
   let size = 0;
-  let best = -Infinity;
-  for (let i = 0; i < row.length; i++) {
+  let i = 0;
+  for (; i < row.length && size < count; i++) {
     const v = row[i];
-    if (size < count) {
-      if (v !== v) continue; // NaN
-      best = v > best ? v : best;
-      let child = size++;
-      while (child > 0) {
-        const parent = (child - 1) >> 1;
-        if (!less(v, i, heapValues[parent], heapIds[parent])) break;
-        heapValues[child] = heapValues[parent];
-        heapIds[child] = heapIds[parent];
-        child = parent;
-      }
-      heapValues[child] = v;
-      heapIds[child] = i;
-    } else if (v > heapValues[0]) {
-      // An equal logit never displaces: its id is higher than every id already in the heap.
-      best = v > best ? v : best;
+    if (v !== v) continue; // NaN
+    let child = size++;
+    while (child > 0) {
+      const parent = (child - 1) >> 1;
+      if (!less(v, i, heapValues[parent], heapIds[parent])) break;
+      heapValues[child] = heapValues[parent];
+      heapIds[child] = heapIds[parent];
+      child = parent;
+    }
+    heapValues[child] = v;
+    heapIds[child] = i;
+  }
+  let minimum = size === count ? heapValues[0] : Infinity;
+  for (; i < row.length; i++) {
+    const v = row[i];
+    // An equal logit never displaces: its id is higher than every id already in the heap.
+    if (v > minimum) {
       let parent = 0;
       for (;;) {
         let child = 2 * parent + 1;
@@ -127,9 +125,24 @@ export function largestLogits(
       }
       heapValues[parent] = v;
       heapIds[parent] = i;
+      minimum = heapValues[0];
     }
   }
   const ids = Array.from(heapIds.subarray(0, size));
   ids.sort((a, b) => row[b] - row[a] || a - b);
-  return { max: best, ids };
+  return { max: largestOf(heapValues, size), ids };
+}
+
+/**
+ * log(sum(exp(row))), leaving out logits more than NEGLIGIBLE_LOG_RATIO below the maximum (their
+ * share of the sum is below 1.4e-8). `max` is `maxLogit(row)`, finite.
+ */
+export function logSumExp(row: Float32Array, max: number): number {
+  const floor = max - NEGLIGIBLE_LOG_RATIO;
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (v >= floor) sum += expNegative(max - v);
+  }
+  return max + Math.log(sum);
 }

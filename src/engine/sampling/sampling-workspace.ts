@@ -23,6 +23,10 @@ export class SamplingWorkspace {
   editStamp = new Uint32Array(0);
   /** Shared by all samplers using this workspace, so no two edit passes share an epoch. */
   private editEpoch = 0;
+  /** Total weight of the last candidate collection. */
+  candidateMass = 0;
+  /** Entries of `probe` filled by the last candidate collection. */
+  probeCount = 0;
   /** Kept mass of the last nucleus selection. */
   keptMass = 0;
 

@@ -47,7 +47,41 @@ export function sampleWithTemperature(row: Float32Array, s: TemperatureSettings,
   const threshold = topK > 0 ? Math.max(kth, floor) : floor;
   // With top_k every candidate is in the probe; without top_p nobody needs one.
   const probeThreshold = !nucleus ? Infinity : topK > 0 ? -Infinity : kth;
-  const scale = STEPS_PER_UNIT / s.temperature;
+  const n = collectCandidates(row, threshold, max, STEPS_PER_UNIT / s.temperature, probeThreshold, ws);
+  const { ids, weights, probe } = ws;
+  const mass = ws.candidateMass;
+
+  if (!nucleus) return walk(ids, weights, n, draw * mass);
+  const need = s.topP * mass;
+  const fromProbe = nucleusFromProbe(ws, ws.probeCount, need);
+  if (fromProbe > 0) {
+    const target = draw * ws.keptMass;
+    let cumulative = 0;
+    for (let i = 0; i < fromProbe; i++) {
+      cumulative += weights[probe[i]];
+      if (cumulative > target) return ids[probe[i]];
+    }
+    return ids[probe[fromProbe - 1]];
+  }
+  const kept = nucleusByBuckets(ws, n, need);
+  return walk(ids, weights, kept, draw * ws.keptMass);
+}
+
+/**
+ * Pass 2: every logit >= threshold becomes a candidate with its weight exp(-(max - v) * scale /
+ * STEPS_PER_UNIT) and its exp-table bucket; those >= probeThreshold are also noted in the probe.
+ * Returns the candidate count; the total weight and probe size go to the workspace. Kept apart
+ * from its caller so that V8 inlines the exp into this loop: called out of line, each returned
+ * double would be boxed, costing several times the arithmetic.
+ */
+function collectCandidates(
+  row: Float32Array,
+  threshold: number,
+  max: number,
+  scale: number,
+  probeThreshold: number,
+  ws: SamplingWorkspace,
+): number {
   const { ids, weights, probe, buckets } = ws;
   let n = 0;
   let probeCount = 0;
@@ -67,21 +101,9 @@ export function sampleWithTemperature(row: Float32Array, s: TemperatureSettings,
       n++;
     }
   }
-
-  if (!nucleus) return walk(ids, weights, n, draw * mass);
-  const need = s.topP * mass;
-  const fromProbe = nucleusFromProbe(ws, probeCount, need);
-  if (fromProbe > 0) {
-    const target = draw * ws.keptMass;
-    let cumulative = 0;
-    for (let i = 0; i < fromProbe; i++) {
-      cumulative += weights[probe[i]];
-      if (cumulative > target) return ids[probe[i]];
-    }
-    return ids[probe[fromProbe - 1]];
-  }
-  const kept = nucleusByBuckets(ws, n, need);
-  return walk(ids, weights, kept, draw * ws.keptMass);
+  ws.candidateMass = mass;
+  ws.probeCount = probeCount;
+  return n;
 }
 
 /** The first candidate whose cumulative weight passes `target`. */
