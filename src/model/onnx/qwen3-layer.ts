@@ -21,7 +21,8 @@ export interface ResidualStream {
  */
 export function addResidualNorm(ctx: DecoderContext, nodePath: string, stream: ResidualStream, weightName: string): { normed: string; stream: ResidualStream } {
   const weight = ctx.normWeight(weightName);
-  const epsilon = ctx.shape.rmsNormEps;
+  // Forced FLOAT: an epsilon that happens to be whole would otherwise be written as an INT attribute.
+  const epsilon = { float: ctx.shape.rmsNormEps };
   if (stream.pending === null) {
     const normed = ctx.g.op('SimplifiedLayerNormalization', `${nodePath}/SimplifiedLayerNorm`, [stream.residual, weight], { epsilon, axis: -1, stash_type: 1 });
     return { normed, stream: { residual: stream.residual, pending: null } };
@@ -90,7 +91,7 @@ function addHeadNorm(ctx: DecoderContext, nodePath: string, input: string, weigh
   const weight = ctx.normWeight(weightName);
   const perHead = g.op('Reshape', `${nodePath}/Reshape_1`, [input, g.int64([0, -1, shape.headDim])]); // [B, S * heads, headDim]
   const normed = g.op('SimplifiedLayerNormalization', `${nodePath}/SimplifiedLayerNorm`, [perHead, weight], {
-    epsilon: shape.rmsNormEps,
+    epsilon: { float: shape.rmsNormEps },
     axis: -1,
     stash_type: 1,
   });
