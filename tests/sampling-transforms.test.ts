@@ -67,6 +67,25 @@ describe('temperature', () => {
   });
 });
 
+describe('candidates', () => {
+  const logits = [1, 2, 3, 0, -1];
+  const expected = softmax(logits, 0.8);
+
+  it('leave out tokens far below the top', () => {
+    const padded = [...logits, ...new Array<number>(200).fill(-1000)];
+    const p = distribution(padded, context({ temperature: 0.8 }));
+    expectDistribution(p.slice(0, 5), expected);
+    expect(p.slice(5).every((q) => q === 0)).toBe(true);
+  });
+
+  it('never include -Infinity or NaN logits', () => {
+    const p = distribution([...logits, -Infinity, Number.NaN], context({ temperature: 0.8 }));
+    expectDistribution(p, [...expected, 0, 0]);
+    const nucleus = distribution([...logits, -Infinity, Number.NaN], context({ temperature: 0.8, top_p: 0.99 }));
+    expect(nucleus.slice(5)).toEqual([0, 0]);
+  });
+});
+
 describe('top_k', () => {
   it('keeps the k most likely and renormalises', () => {
     expectDistribution(distribution(FOUR, context({ top_k: 2 })), [0.5 / 0.8, 0.3 / 0.8, 0, 0]);
