@@ -45,7 +45,8 @@ const SETTINGS: Record<string, SamplingFields> = {
   'qwen3 (T=0.6 top_k=20 top_p=0.95)': { temperature: 0.6, top_k: 20, top_p: 0.95 },
   'min_p=0.05': { temperature: 1, min_p: 0.05 },
   'greedy + logprobs top 5': { temperature: 0, logprobs: true, top_logprobs: 5 },
-  'T=0.7 top_p=0.9 + penalties (1k prompt)': {
+  // The generated-token counts grow over the run, so the penalties flatten the distribution.
+  'T=0.7 top_p=0.9 + penalties, 1k prompt': {
     temperature: 0.7,
     top_p: 0.9,
     repetition_penalty: 1.1,
