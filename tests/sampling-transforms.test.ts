@@ -137,6 +137,24 @@ describe('combined, in vLLM order: min_p, then top_k, then top_p on what is left
   });
 });
 
+describe('top_k and top_p over many candidates (the bucketed nucleus path)', () => {
+  it('matches sorting: k most likely, then the smallest set reaching p, renormalised', () => {
+    // A deterministic, tie-free spread of 3000 logits.
+    const logits = Array.from({ length: 3000 }, (_, i) => Math.sin(i * 12.9898) * 2);
+    const row = Float32Array.from(logits);
+    const order = Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, 2000);
+    const weights = order.map((id) => Math.exp(row[id] - row[order[0]]));
+    const total = weights.reduce((a, b) => a + b, 0);
+    const expected = new Array<number>(row.length).fill(0);
+    let mass = 0;
+    for (let i = 0; i < order.length && mass < 0.9 * total; i++) mass += expected[order[i]] = weights[i];
+    expectDistribution(
+      distribution(logits, context({ top_k: 2000, top_p: 0.9 })),
+      expected.map((w) => w / mass),
+    );
+  });
+});
+
 describe('penalties and bias', () => {
   /** The logits as the sampling stage sees them, read between apply and undo. */
   function edited(logits: number[], ctx: TokenChoiceContext): number[] {

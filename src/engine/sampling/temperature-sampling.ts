@@ -17,6 +17,9 @@ export interface TemperatureSettings {
  */
 const NUCLEUS_PROBE_SIZE = 256;
 
+/** A probe larger than this (a large top_k, or many ties) goes straight to the bucketed path. */
+const MAX_PROBE_SORT = 4 * NUCLEUS_PROBE_SIZE;
+
 /**
  * Draws a token from softmax(logits / T), restricted by min_p, top_k and top_p (vLLM's order and
  * rules), using the uniform `draw` in [0, 1). Returns -1 if no logit is above -Infinity.
@@ -53,7 +56,7 @@ export function sampleWithTemperature(row: Float32Array, s: TemperatureSettings,
 
   if (!nucleus) return walk(ids, weights, n, draw * mass);
   const need = s.topP * mass;
-  const fromProbe = nucleusFromProbe(ws, ws.probeCount, need);
+  const fromProbe = ws.probeCount <= MAX_PROBE_SORT ? nucleusFromProbe(ws, ws.probeCount, need) : -1;
   if (fromProbe > 0) {
     const target = draw * ws.keptMass;
     let cumulative = 0;
