@@ -4,7 +4,7 @@ import { readModelManifest } from '../src/model/model-manifest.js';
 import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
 import { loadTokenizer } from '../src/model/tokenizer/load-tokenizer.js';
 import type { Tokenizer } from '../src/model/tokenizer/tokenizer.js';
-import { EngineDriver, request } from './helpers/engine-driver.js';
+import { EngineDriver, request, type Collected } from './helpers/engine-driver.js';
 import { BUILDER_FIXTURE_DIR } from './helpers/fixture.js';
 import { tinyModelDir } from './helpers/models.js';
 
@@ -43,7 +43,7 @@ describe('EngineCore on the tiny int8 model', () => {
 
   it('batch invariance: 8 greedy requests of different lengths, joining and leaving at different steps, match their solo runs', async () => {
     const maxTokens = prompts.map((_, i) => 6 + ((i * 5) % 11));
-    const solo = [];
+    const solo: Collected[] = [];
     for (let i = 0; i < prompts.length; i++) solo.push(await alone(prompts[i], maxTokens[i]));
 
     const driver = new EngineDriver(newCore());
@@ -127,7 +127,7 @@ describe('EngineCore on the tiny int8 model', () => {
 
   it('preempts under KV pressure and recomputes, with the same greedy output as solo runs', async () => {
     const chosen = [prompts[2], prompts[3], prompts[4]]; // 17, 24 and 31 prompt tokens
-    const solo = [];
+    const solo: Collected[] = [];
     for (const prompt of chosen) solo.push(await alone(prompt, 20));
     // 80 KV tokens cannot hold all three sequences as they grow (they reach 37, 44 and 51).
     const core = newCore({ kvTokenBudget: 80 });

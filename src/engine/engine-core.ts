@@ -77,6 +77,11 @@ export class EngineCore {
     return this.pending.length > 0 || this.scheduler.hasWork();
   }
 
+  /** Releases the model session; the core is unusable afterwards. */
+  async close(): Promise<void> {
+    await this.runner.close();
+  }
+
   /** Queues a request (its n choices). Throws ServeError when it can never run. */
   add(request: GenerationRequest): void {
     if (this.groups.has(request.id)) {
