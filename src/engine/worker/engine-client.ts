@@ -82,6 +82,14 @@ export class EngineClient {
   }
 
   /**
+   * Calls `listener` with the last event of every request the engine ran: `done` (usage, timings,
+   * finish reasons) or `error`, also for requests whose caller has gone.
+   */
+  onRequestEnd(listener: (event: Extract<EngineEvent, { type: 'done' | 'error' }>) => void): void {
+    this.steps.on('request-end', listener);
+  }
+
+  /**
    * Submits a request. Throws at once (before any event) when the engine is not accepting
    * (503) or the queue is full (429), so callers can answer with a plain HTTP error. The stream
    * ends after the request's `done` event and throws a ServeError if the request fails. Leaving
@@ -167,6 +175,7 @@ export class EngineClient {
   }
 
   private deliver(event: EngineEvent): void {
+    if (event.type !== 'delta') this.steps.emit('request-end', event);
     const channel = this.channels.get(event.requestId);
     if (!channel) return; // cancelled: the engine may still report its last step
     if (event.type === 'error') {
