@@ -1,0 +1,83 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downloadModel } from '../src/model/hub/download-model.js';
+import { parseHubModelRef } from '../src/model/hub/model-ref.js';
+import { readModelManifest } from '../src/model/model-manifest.js';
+import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
+import { loadTokenizer } from '../src/model/tokenizer/load-tokenizer.js';
+import { FakeHub } from './helpers/fake-hub.js';
+import { tinyModelDir } from './helpers/models.js';
+
+const SUBFOLDER = 'onnxruntime/cpu_and_mobile/cpu-int4-block-32';
+
+describe('downloading a model folder from a hub (a local fake of the Hugging Face API)', () => {
+  let work: string;
+  let hub: FakeHub;
+
+  beforeAll(async () => {
+    // The layout of onnx-community/Qwen3-4B-ONNX: the genai folder deep inside, the tokenizer at the root.
+    work = mkdtempSync(join(tmpdir(), 'qwen3-hub-'));
+    const repoRoot = join(work, 'repo');
+    const folder = join(repoRoot, SUBFOLDER);
+    mkdirSync(folder, { recursive: true });
+    const source = tinyModelDir('int4');
+    for (const name of ['genai_config.json', 'model.onnx', 'config.json', 'generation_config.json']) cpSync(join(source, name), join(folder, name));
+    for (const name of ['tokenizer.json', 'tokenizer_config.json']) cpSync(join(source, name), join(repoRoot, name));
+    mkdirSync(join(repoRoot, 'docs'));
+    writeFileSync(join(repoRoot, 'docs', 'README.md'), 'not a model\n');
+    hub = await FakeHub.start('test-org/tiny-qwen3', repoRoot);
+  });
+  afterAll(async () => {
+    await hub?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('parses hub references and leaves local paths alone', () => {
+    expect(parseHubModelRef(`onnx-community/Qwen3-4B-ONNX/${SUBFOLDER}@v1`)).toEqual({
+      repo: 'onnx-community/Qwen3-4B-ONNX',
+      subfolder: SUBFOLDER,
+      revision: 'v1',
+    });
+    expect(parseHubModelRef('Qwen/Qwen3-4B')).toEqual({ repo: 'Qwen/Qwen3-4B', subfolder: '', revision: 'main' });
+    expect(parseHubModelRef(tinyModelDir('int4'))).toBeNull();
+    expect(parseHubModelRef('not a ref')).toBeNull();
+  });
+
+  it('downloads the folder into the cache, fills the tokenizer from the root, and the model runs', async () => {
+    const cacheDir = join(work, 'cache');
+    const seen: string[] = [];
+    const dir = await downloadModel(
+      { repo: 'test-org/tiny-qwen3', subfolder: SUBFOLDER, revision: 'main' },
+      { hubUrl: hub.url, cacheDir, onFile: (path) => seen.push(path) },
+    );
+    expect(seen).toContain(`${SUBFOLDER}/model.onnx`);
+    expect(seen).toContain('tokenizer.json');
+    // Buffer.equals: vitest's deep equality walks a multi-megabyte buffer element by element.
+    expect(readFileSync(join(dir, 'model.onnx')).equals(readFileSync(join(tinyModelDir('int4'), 'model.onnx')))).toBe(true);
+
+    const manifest = readModelManifest(dir);
+    expect(manifest.hasTokenizer).toBe(true);
+    const tokenizer = await loadTokenizer(dir);
+    expect(tokenizer.encode('hello world').length).toBeGreaterThan(0);
+    const runner = await OnnxRunner.open({ onnxPath: manifest.onnxPath, device: 'cpu', maxSeqs: 1, maxLen: 16 });
+    const logits = await runner.forward({ firstRow: 0, tokens: [[1, 2, 3]], pastLengths: [0] });
+    expect(logits).toHaveLength(manifest.vocabSize ?? 0);
+    await runner.close();
+
+    // A second download finds every file in the cache: no file content is fetched again.
+    const resolvesBefore = hub.requests.filter((r) => r.includes('/resolve/')).length;
+    const again = await downloadModel({ repo: 'test-org/tiny-qwen3', subfolder: SUBFOLDER, revision: 'main' }, { hubUrl: hub.url, cacheDir });
+    expect(again).toBe(dir);
+    expect(hub.requests.filter((r) => r.includes('/resolve/')).length).toBe(resolvesBefore);
+  });
+
+  it('refuses a folder that is not an onnxruntime-genai export, before downloading anything', async () => {
+    const before = hub.requests.length;
+    await expect(
+      downloadModel({ repo: 'test-org/tiny-qwen3', subfolder: 'docs', revision: 'main' }, { hubUrl: hub.url, cacheDir: join(work, 'cache2') }),
+    ).rejects.toThrow(/test-org\/tiny-qwen3\/docs@main has no genai_config.json/);
+    expect(hub.requests.slice(before).every((r) => r.includes('/tree/'))).toBe(true);
+  });
+});
