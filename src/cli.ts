@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { benchCommand } from './commands/bench.js';
+import { downloadCommand } from './commands/download.js';
 import { exportCommand } from './commands/export.js';
 
 /**
@@ -9,7 +11,9 @@ export function buildProgram(): Command {
   return new Command('qwen3-serve')
     .description('OpenAI-compatible inference server for Qwen3 ONNX models on onnxruntime-node')
     .showHelpAfterError()
-    .addCommand(exportCommand());
+    .addCommand(exportCommand())
+    .addCommand(benchCommand())
+    .addCommand(downloadCommand());
 }
 
 await buildProgram().parseAsync(process.argv);

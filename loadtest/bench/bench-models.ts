@@ -1,0 +1,65 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describeFormat, exportQwen3Model } from '../../src/model/export/export-model.js';
+import type { WeightFormat } from '../../src/model/onnx/projection.js';
+import { PRESETS, type PresetName } from '../../src/model/shape.js';
+import { createRandomWeightSource } from '../../src/model/weights/random-source.js';
+
+/** A benchmark model: a preset's shape with seeded random weights in one weight format. */
+export interface BenchModelSpec {
+  preset: PresetName;
+  format: WeightFormat;
+  seed: number;
+}
+
+/** Where benchmark exports are cached by default (gitignored). */
+export const DEFAULT_MODEL_CACHE = 'models';
+
+/** Written last into a finished export; a folder without it is incomplete and is redone. */
+const COMPLETE_MARKER = 'bench-export.json';
+
+/** Short name of a spec, also its cache folder: e.g. `qwen3-4b-int4-b128-seed0`. */
+export function benchModelName(spec: BenchModelSpec): string {
+  const format = spec.format.bits === 32 ? 'fp32' : `int${spec.format.bits}-b${spec.format.blockSize}`;
+  return `${spec.preset}-${format}-seed${spec.seed}`;
+}
+
+/**
+ * The folder of a cached benchmark export, exporting it first when absent (the qwen3-4b preset
+ * takes minutes and 2-5 GB). The export goes to a staging folder renamed into place at the end,
+ * so an interrupted run never leaves a folder that looks complete. With `log`, the export says
+ * what it does and shows the writer's progress on stderr; without, it is silent (tests).
+ */
+export function ensureBenchModel(spec: BenchModelSpec, cacheDir = DEFAULT_MODEL_CACHE, log?: (line: string) => void): string {
+  const dir = resolve(cacheDir, benchModelName(spec));
+  if (existsSync(join(dir, COMPLETE_MARKER))) return dir;
+  const staging = `${dir}.staging-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(cacheDir, { recursive: true });
+  log?.(`exporting ${benchModelName(spec)} (${describeFormat(spec.format)}) to ${dir}; the 4B preset takes several minutes`);
+  const started = performance.now();
+  const source = createRandomWeightSource(PRESETS[spec.preset], spec.seed);
+  try {
+    exportQwen3Model(source, staging, { format: spec.format, quiet: !log, metadata: { weights: `random seed ${spec.seed}` } });
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    throw err;
+  } finally {
+    source.close();
+  }
+  writeFileSync(join(staging, COMPLETE_MARKER), `${JSON.stringify({ ...spec, exportSeconds: (performance.now() - started) / 1000 })}\n`);
+  renameSync(staging, dir);
+  return dir;
+}
+
+/**
+ * Bytes of the weights a decode step reads: the ONNX graph plus its external data. The tied
+ * embedding is stored once and read in full once per step (as the LM head; the embedding gather
+ * touches one row per token), so the folder's weight bytes are the step's weight traffic.
+ */
+export function modelWeightBytes(dir: string): number {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.onnx') || name.endsWith('.onnx.data'))
+    .reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+}

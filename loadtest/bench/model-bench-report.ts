@@ -1,0 +1,47 @@
+import { LLAMA_CPP_REFERENCE } from './llama-cpp-reference.js';
+import { gigabytes, loadTriple, markdownTable } from './markdown-table.js';
+import type { ModelBenchResult } from './model-bench.js';
+
+/** The model benchmark as Markdown: machine, bandwidth, one row per model, ratios. */
+export function formatModelBench(result: ModelBenchResult): string {
+  const { machine, bandwidth, probe } = result;
+  const lines: string[] = [];
+  lines.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${gigabytes(machine.memoryBytes)} RAM, L3 ${machine.l3Cache ?? '?'}; flags ${machine.simdFlags.join(' ')}`);
+  lines.push(`Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; load average at start ${loadTriple(machine.loadAverage)}`);
+  lines.push('');
+  lines.push(
+    `Memory-read bandwidth, best of ${bandwidth.passes} passes over ${(bandwidth.bufferBytes / 1024 ** 3).toFixed(1)} GiB: ` +
+      `memchr ${bandwidth.memchrGBps.toFixed(1)} GB/s, JS 8-accumulator sum ${bandwidth.jsSumGBps.toFixed(1)} GB/s (one core)` +
+      (bandwidth.allCores ? `; ${bandwidth.allCores.GBps.toFixed(1)} GB/s with ${bandwidth.allCores.threads} threads at once` : '') +
+      `. In cache (1 MiB): memchr ${bandwidth.inCacheMemchrGBps.toFixed(0)} GB/s, JS sum ${bandwidth.inCacheJsSumGBps.toFixed(1)} GB/s.`,
+  );
+  lines.push('');
+  lines.push(
+    markdownTable(
+      ['model', 'weights', 'load s', 'RSS after load', 'peak RSS', `decode tok/s (${probe.decodeSteps} steps)`, 'median step ms', `prefill ${probe.prefillTokens} tok/s`, `chunked ${probe.chunkTokens} tok/s`, 'roofline tok/s', 'decode / roofline', 'load avg start / end (1 min)'],
+      result.models.map((m) => [
+        m.label,
+        gigabytes(m.weightBytes),
+        m.loadSeconds.toFixed(1),
+        gigabytes(m.rssAfterLoadBytes),
+        gigabytes(m.peakRssBytes),
+        m.decode.tokPerSec.toFixed(2),
+        m.decode.medianStepMs.toFixed(1),
+        m.prefill.bestTokPerSec.toFixed(1),
+        m.chunkedPrefill.bestTokPerSec.toFixed(1),
+        m.roofline.singleCoreTokPerSec.toFixed(2) + (m.roofline.allCoresTokPerSec !== null ? ` (${m.roofline.allCoresTokPerSec.toFixed(2)} all cores)` : ''),
+        m.roofline.ratio.toFixed(2) + (m.roofline.allCoresRatio !== null ? ` (${m.roofline.allCoresRatio.toFixed(2)})` : ''),
+        `${m.loadAverage.start[0].toFixed(2)} / ${m.loadAverage.end[0].toFixed(2)}`,
+      ]),
+    ),
+  );
+  lines.push('');
+  lines.push(`Prefill runs (tok/s): ${result.models.map((m) => `${m.label} one-shot ${m.prefill.runsTokPerSec.map((r) => r.toFixed(1)).join(', ')}; chunked ${m.chunkedPrefill.runsTokPerSec.map((r) => r.toFixed(1)).join(', ')}`).join(' | ')}`);
+  const ratios = result.models.flatMap((m) => {
+    if (!m.peer) return [];
+    const peer = LLAMA_CPP_REFERENCE[m.peer];
+    return [`${m.label} vs ${m.peer}: decode ${(m.decode.tokPerSec / peer.decodeTokPerSec).toFixed(2)}x, prefill ${(m.prefill.bestTokPerSec / peer.prefill512TokPerSec).toFixed(2)}x`];
+  });
+  if (ratios.length > 0) lines.push(`Against llama.cpp on this machine type (DESIGN.md: 2 threads, Qwen3-4B's shape, prefill at 512 tokens): ${ratios.join('; ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,159 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_MODEL_CACHE, ensureBenchModel, type BenchModelSpec } from '../../loadtest/bench/bench-models.js';
+import { runEngineBench } from '../../loadtest/bench/engine-bench.js';
+import { formatEngineBench } from '../../loadtest/bench/engine-bench-report.js';
+import { runModelBench } from '../../loadtest/bench/model-bench.js';
+import { formatModelBench } from '../../loadtest/bench/model-bench-report.js';
+
+/** The benchmark models' weight formats: int4 and int8 MatMulNBits, block 128 (the published CPU export's). */
+const FORMATS = {
+  int4: { bits: 4, blockSize: 128 },
+  int8: { bits: 8, blockSize: 128 },
+} as const;
+/** The llama.cpp quantization each format is compared with (same bits per weight, near enough). */
+const LLAMA_CPP_PEERS = { int4: 'Q4_0', int8: 'Q8_0' } as const;
+type FormatName = keyof typeof FORMATS;
+
+const benchModel = (format: FormatName): BenchModelSpec => ({ preset: 'qwen3-4b', format: FORMATS[format], seed: 0 });
+
+interface CommonFlags {
+  quick?: boolean;
+  cache: string;
+  threads?: number;
+  json?: string;
+}
+
+interface ModelFlags extends CommonFlags {
+  formats: FormatName[];
+  modelDir?: string[];
+  decodeSteps?: number;
+  prefillTokens?: number;
+  chunk: number;
+}
+
+interface EngineFlags extends CommonFlags {
+  modelDir?: string;
+  concurrency: number[];
+  promptTokens: number;
+  maxTokens?: number;
+  baselineRequests?: number;
+}
+
+/**
+ * `qwen3-serve bench model|engine`: the speed benchmarks of issues 2 and 3 on the qwen3-4b-shaped
+ * models (exported into --cache on first use). Results print as Markdown tables for BENCHMARKS.md
+ * and are saved as JSON. Benchmarks, not tests: they measure, they do not pass or fail.
+ */
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('speed benchmarks on the qwen3-4b-shaped models (see BENCHMARKS.md)')
+    .addCommand(modelBenchCommand())
+    .addCommand(engineBenchCommand());
+}
+
+function withCommonOptions(command: Command): Command {
+  return command
+    .option('--quick', 'small counts: a run of a few minutes that checks the path, not the final figures')
+    .option('--cache <dir>', 'where benchmark models are exported and reused', DEFAULT_MODEL_CACHE)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: onnxruntime\'s, one per core)', parsePositiveInt)
+    .option('--json <file>', 'where to save the results as JSON (default: results/bench-<kind>-<time>.json)');
+}
+
+function modelBenchCommand(): Command {
+  const command = new Command('model')
+    .description('per model, in a fresh process: load time, peak RSS, single-stream decode tok/s, prefill tok/s at 512 (one shot and 64-token chunks), against the memory-bandwidth roofline')
+    .addOption(new Option('--formats <list>', 'comma-separated weight formats of the qwen3-4b preset').default(['int4', 'int8'], 'int4,int8').argParser(parseFormats))
+    .option('--model-dir <dir...>', 'measure these model folders instead of the exported presets')
+    .option('--decode-steps <n>', 'timed decode steps (default 64, quick 16)', parsePositiveInt)
+    .option('--prefill-tokens <n>', 'prompt length of the prefill measurement (default 512, quick 128)', parsePositiveInt)
+    .option('--chunk <n>', 'chunk length of the chunked prefill (the engine\'s default)', parsePositiveInt, 64);
+  return withCommonOptions(command).action(async (flags: ModelFlags) => {
+    const quick = flags.quick === true;
+    const models = flags.modelDir
+      ? flags.modelDir.map((dir) => ({ label: dir, dir }))
+      : flags.formats.map((format) => ({
+          label: `${format} block ${FORMATS[format].blockSize}`,
+          dir: ensureBenchModel(benchModel(format), flags.cache, progress),
+          peer: LLAMA_CPP_PEERS[format],
+        }));
+    const result = await runModelBench({
+      models,
+      probe: {
+        threads: flags.threads,
+        decodePromptTokens: 16,
+        warmupSteps: quick ? 4 : 8,
+        decodeSteps: flags.decodeSteps ?? (quick ? 16 : 64),
+        prefillTokens: flags.prefillTokens ?? (quick ? 128 : 512),
+        chunkTokens: flags.chunk,
+        prefillRuns: quick ? 1 : 2,
+      },
+      bandwidth: { bufferBytes: (quick ? 1 : 2) * 1024 ** 3, passes: quick ? 2 : 3, threads: cpus().length },
+      log: progress,
+    });
+    report('model', formatModelBench(result), result, flags.json);
+  });
+}
+
+function engineBenchCommand(): Command {
+  const command = new Command('engine')
+    .description('the engine in its worker thread: decode tok/s at 1-8 streams, step overhead, main-thread event-loop lag, and the same requests through @huggingface/transformers')
+    .option('--model-dir <dir>', 'model folder (default: the qwen3-4b int4 export in --cache)')
+    .option('--concurrency <list>', 'comma-separated concurrent stream counts', parseCountList, [1, 2, 4, 8])
+    .option('--prompt-tokens <n>', 'prompt length of every request', parsePositiveInt, 32)
+    .option('--max-tokens <n>', 'tokens each request generates (default 128, quick 24)', parsePositiveInt)
+    .option('--baseline-requests <n>', 'requests the transformers.js baseline runs one after another, 0 to skip (default: the largest concurrency; quick 2)', parseCount);
+  return withCommonOptions(command).action(async (flags: EngineFlags) => {
+    const quick = flags.quick === true;
+    const modelDir = flags.modelDir ?? ensureBenchModel(benchModel('int4'), flags.cache, progress);
+    const result = await runEngineBench({
+      modelDir,
+      threads: flags.threads,
+      concurrency: flags.concurrency,
+      promptTokens: flags.promptTokens,
+      maxTokens: flags.maxTokens ?? (quick ? 24 : 128),
+      warmupTokens: 8,
+      baselineRequests: flags.baselineRequests ?? (quick ? 2 : Math.max(...flags.concurrency)),
+      log: progress,
+    });
+    report('engine', formatEngineBench(result), result, flags.json);
+  });
+}
+
+function progress(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+/** Prints the Markdown report on stdout and saves the raw result as JSON. */
+function report(kind: string, markdown: string, result: unknown, jsonPath: string | undefined): void {
+  const path = jsonPath ?? join('results', `bench-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${markdown}\n\nRaw results: ${path}\n`);
+}
+
+function parsePositiveInt(value: string): number {
+  const n = parseCount(value);
+  if (n === 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function parseCountList(value: string): number[] {
+  return value.split(',').map((part) => parsePositiveInt(part.trim()));
+}
+
+function parseFormats(value: string): FormatName[] {
+  const names = value.split(',').map((part) => part.trim());
+  for (const name of names) {
+    if (!Object.hasOwn(FORMATS, name)) throw new InvalidArgumentError(`expected a list of ${Object.keys(FORMATS).join(', ')}`);
+  }
+  return names as FormatName[];
+}
