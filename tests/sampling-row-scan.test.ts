@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expNegative, NEGLIGIBLE_LOG_RATIO } from '../src/engine/sampling/exp-table.js';
-import { RandomStream } from '../src/engine/sampling/prng.js';
+import { RandomStream } from '../src/random/random-stream.js';
 import { argmax, largestLogits, logSumExp, maxAndKthLargest, maxLogit } from '../src/engine/sampling/row-scan.js';
 
 /** Rows with ties, -Infinity and NaN mixed in, from a fixed seed. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expNegativeScaled, STEPS_PER_UNIT } from '../src/engine/sampling/exp-table.js';
 import { nucleusByBuckets, nucleusFromProbe } from '../src/engine/sampling/nucleus.js';
-import { RandomStream } from '../src/engine/sampling/prng.js';
+import { RandomStream } from '../src/random/random-stream.js';
 import { RawDistribution } from '../src/engine/sampling/raw-logprobs.js';
 import { Sampler } from '../src/engine/sampling/sampler.js';
 import { parseSamplingParams, type SamplingFields } from '../src/engine/sampling/sampling-params.js';

@@ -11,7 +11,7 @@
  * nats of it), `flat` imitates a random-weights model (every token about as likely).
  */
 import { loadavg } from 'node:os';
-import { RandomStream } from './prng.js';
+import { RandomStream } from '../../random/random-stream.js';
 import { maxLogit } from './row-scan.js';
 import { Sampler } from './sampler.js';
 import { parseSamplingParams, type SamplingFields } from './sampling-params.js';

@@ -1,6 +1,6 @@
 import { chooseToken, type TokenChoiceContext } from './choose-token.js';
 import { LogitEdits } from './logit-edits.js';
-import { RandomStream } from './prng.js';
+import { RandomStream } from '../../random/random-stream.js';
 import { RawDistribution, type TokenLogprob } from './raw-logprobs.js';
 import type { SamplingParams } from './sampling-params.js';
 import { sharedSamplingWorkspace, type SamplingWorkspace } from './sampling-workspace.js';

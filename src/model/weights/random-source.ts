@@ -1,3 +1,4 @@
+import { RandomStream } from '../../random/random-stream.js';
 import type { Qwen3Shape } from '../shape.js';
 import { EMBEDDING_WEIGHT, expectedWeightDims, type WeightSource, type WeightTensor } from './weight-source.js';
 
@@ -26,7 +27,7 @@ export function createRandomWeightSource(shape: Qwen3Shape, seed: number): Weigh
       const count = tensorDims.reduce((a, b) => a * b, 1);
       const data = new Float32Array(count);
       const { mean, std } = initScale(name, tensorDims, shape);
-      fillNormal(data, new Xoshiro128(streamKey(seed, name)), mean, std);
+      fillNormal(data, RandomStream.fromState(streamKey(seed, name)), mean, std);
       return { dims: [...tensorDims], data };
     },
     close() {
@@ -64,13 +65,13 @@ function initScale(name: string, dims: number[], shape: Qwen3Shape): { mean: num
  * costs two generator steps per value instead of Box-Muller's log/sqrt/cos, which matters when
  * four billion values are drawn for a 4B model (about 8 ns a value).
  */
-function fillNormal(out: Float32Array, rng: Xoshiro128, mean: number, std: number): void {
+function fillNormal(out: Float32Array, rng: RandomStream, mean: number, std: number): void {
   // Sum of four U{0..65535}: mean 4 * 32767.5, variance 4 * (65536^2 - 1) / 12.
   const center = 4 * 32767.5;
   const scale = std / Math.sqrt((4 * (65536 * 65536 - 1)) / 12);
   for (let i = 0; i < out.length; i++) {
-    const a = rng.next();
-    const b = rng.next();
+    const a = rng.nextUint32();
+    const b = rng.nextUint32();
     const sum = (a & 0xffff) + (a >>> 16) + (b & 0xffff) + (b >>> 16);
     out[i] = mean + (sum - center) * scale;
   }
@@ -101,32 +102,4 @@ class SplitMix32 {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
     return (z ^ (z >>> 16)) >>> 0;
   }
-}
-
-/** xoshiro128**: a fast 32-bit generator with a 2^128 - 1 period, plenty for one tensor. */
-class Xoshiro128 {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-
-  constructor(key: Uint32Array) {
-    [this.s0, this.s1, this.s2, this.s3] = key;
-  }
-
-  next(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }
