@@ -12,9 +12,10 @@ async function exportedSeriesNames(): Promise<Set<string>> {
   // GPU families register once a GPU is seen; register them here as a GPU host would.
   new GpuMetrics(metrics.registry, 'm');
   const names = new Set<string>();
-  for (const family of await metrics.registry.getMetricsAsJSON()) {
-    if (family.type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(family.name + suffix);
-    else names.add(family.name);
+  // The exposition's own `# TYPE` lines: exactly the families a scrape sees.
+  for (const [, name, type] of (await metrics.render()).matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
+    else names.add(name);
   }
   metrics.close();
   return names;
