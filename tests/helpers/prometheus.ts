@@ -82,7 +82,7 @@ export interface RunningPrometheus {
 /**
  * Starts a real Prometheus (the Debian package's binary) on a free 127.0.0.1 port with a temp
  * config and data folder, scraping `targets` (host:port, path /metrics) every `scrapeIntervalS`.
- * Resolves once it answers /-/ready; stop() kills it and removes its folder.
+ * Resolves once every target has been scraped; stop() kills it and removes its folder.
  */
 export async function startPrometheus(options: { targets: string[]; scrapeIntervalS?: number }): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'qwen3-serve-prometheus-'));
@@ -141,7 +141,7 @@ export async function startPrometheus(options: { targets: string[]; scrapeInterv
     return body.data;
   };
 
-  return {
+  const prometheus: RunningPrometheus = {
     url,
     async query(expr) {
       const data = await api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(
@@ -160,4 +160,17 @@ export async function startPrometheus(options: { targets: string[]; scrapeInterv
     },
     stop,
   };
+
+  // Prometheus hands new targets to its scrapers on a 5-second tick: wait for the first scrape of
+  // every target, so that samples before a test's traffic exist and rate() sees it start.
+  for (;;) {
+    const up = await prometheus.query('up == 1').catch(() => []);
+    if (up.length === options.targets.length) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`prometheus never scraped ${options.targets.join(', ')}: ${JSON.stringify(await prometheus.targets().catch(() => null))}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return prometheus;
 }
