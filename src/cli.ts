@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { benchCommand } from './commands/bench.js';
 import { downloadCommand } from './commands/download.js';
 import { exportCommand } from './commands/export.js';
+import { openApiCommand } from './commands/openapi.js';
+import { serveCommand } from './commands/serve.js';
 
 /**
  * The `qwen3-serve` command line. Each subcommand lives in its own module under src/commands/ and
@@ -11,9 +13,11 @@ export function buildProgram(): Command {
   return new Command('qwen3-serve')
     .description('OpenAI-compatible inference server for Qwen3 ONNX models on onnxruntime-node')
     .showHelpAfterError()
+    .addCommand(serveCommand())
     .addCommand(exportCommand())
     .addCommand(benchCommand())
-    .addCommand(downloadCommand());
+    .addCommand(downloadCommand())
+    .addCommand(openApiCommand());
 }
 
 await buildProgram().parseAsync(process.argv);

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { invalidParam } from '../../errors.js';
 
 /**
@@ -36,24 +37,6 @@ export interface SamplingParams {
   topLogprobs: number;
 }
 
-/** The request fields, under their API names, as they arrive in JSON (unchecked). */
-export interface SamplingFields {
-  temperature?: unknown;
-  top_p?: unknown;
-  top_k?: unknown;
-  min_p?: unknown;
-  presence_penalty?: unknown;
-  frequency_penalty?: unknown;
-  repetition_penalty?: unknown;
-  logit_bias?: unknown;
-  seed?: unknown;
-  min_tokens?: unknown;
-  ignore_eos?: unknown;
-  stop_token_ids?: unknown;
-  logprobs?: unknown;
-  top_logprobs?: unknown;
-}
-
 /** OpenAI's defaults: plain sampling of the model's distribution at temperature 1. */
 export const DEFAULT_SAMPLING_PARAMS: Readonly<SamplingParams> = Object.freeze({
   temperature: 1,
@@ -77,63 +60,118 @@ export const MAX_TOP_LOGPROBS = 20;
 
 type Range = { min: number; max: number; minExclusive?: boolean };
 
-function readNumber(fields: SamplingFields, name: keyof SamplingFields, fallback: number, range: Range): number {
-  const value = fields[name];
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidParam(name, `${name} must be a number`);
-  const belowMin = range.minExclusive ? value <= range.min : value < range.min;
-  if (belowMin || value > range.max) {
-    const low = range.minExclusive ? `greater than ${range.min}` : `at least ${range.min}`;
-    throw invalidParam(name, `${name} must be ${low} and at most ${range.max}, got ${value}`);
-  }
-  return value;
+/**
+ * A number field with its range. The zod schema is the one definition of the range: the HTTP
+ * API's request schemas (and so openapi.yaml) embed it, and parseSamplingParams checks with it.
+ * Its messages name the field, so any caller can show them as they are.
+ */
+function numberField(name: string, range: Range, options: { integer?: boolean } = {}) {
+  const kind = options.integer ? 'an integer' : 'a number';
+  const low = range.minExclusive ? `greater than ${range.min}` : `at least ${range.min}`;
+  const error = (issue: { input?: unknown }): string => {
+    const value = issue.input;
+    if (typeof value !== 'number' || !Number.isFinite(value)) return `${name} must be ${kind}`;
+    if (options.integer && !Number.isSafeInteger(value)) return `${name} must be ${kind}, got ${value}`;
+    return `${name} must be ${low} and at most ${range.max}, got ${value}`;
+  };
+  const base = options.integer ? z.int({ error }) : z.number({ error });
+  const bounded = range.minExclusive ? base.gt(range.min) : base.gte(range.min);
+  return range.max === Number.MAX_SAFE_INTEGER ? bounded : bounded.lte(range.max);
 }
 
-function readInteger(fields: SamplingFields, name: keyof SamplingFields, fallback: number, range: Range): number {
-  const value = readNumber(fields, name, fallback, range);
-  if (!Number.isInteger(value)) throw invalidParam(name, `${name} must be an integer, got ${value}`);
-  return value;
+function booleanField(name: string) {
+  return z.boolean({ error: `${name} must be true or false` });
 }
 
-function readBoolean(fields: SamplingFields, name: keyof SamplingFields, fallback: boolean): boolean {
-  const value = fields[name];
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'boolean') throw invalidParam(name, `${name} must be true or false`);
-  return value;
+/** OpenAI's `logit_bias`: a JSON object keyed by token ids written as strings. */
+const LOGIT_BIAS_MESSAGE = 'logit_bias must be an object mapping token ids (as strings) to numbers from -100 to 100';
+const logitBiasField = z.record(
+  z.string({ error: LOGIT_BIAS_MESSAGE }).regex(/^\d+$/),
+  z.number({ error: LOGIT_BIAS_MESSAGE }).min(-100).max(100),
+  { error: LOGIT_BIAS_MESSAGE },
+);
+
+const STOP_TOKEN_IDS_MESSAGE = 'stop_token_ids must be an array of token ids';
+
+/**
+ * The sampling fields under their API names, each nullable (null is absent, as OpenAI clients
+ * send it). Token ids are checked against the vocabulary in parseSamplingParams, which knows it.
+ */
+export const SAMPLING_FIELDS = {
+  temperature: numberField('temperature', { min: 0, max: 2 })
+    .nullish()
+    .meta({ description: 'Sampling temperature; 0 is greedy (always the most likely token).' }),
+  top_p: numberField('top_p', { min: 0, max: 1, minExclusive: true })
+    .nullish()
+    .meta({ description: 'Nucleus sampling: keep the most likely tokens holding this much probability. 1 = off.' }),
+  top_k: numberField('top_k', { min: -1, max: Number.MAX_SAFE_INTEGER }, { integer: true })
+    .nullish()
+    .meta({ description: 'vLLM extra: keep the k most likely tokens; 0 or -1 = off.' }),
+  min_p: numberField('min_p', { min: 0, max: 1 })
+    .nullish()
+    .meta({ description: 'vLLM extra: drop tokens less likely than min_p times the most likely one. 0 = off.' }),
+  presence_penalty: numberField('presence_penalty', { min: -2, max: 2 })
+    .nullish()
+    .meta({ description: 'Subtracted once from the logit of every token already generated.' }),
+  frequency_penalty: numberField('frequency_penalty', { min: -2, max: 2 })
+    .nullish()
+    .meta({ description: 'Subtracted from a token\'s logit per time it was generated.' }),
+  repetition_penalty: numberField('repetition_penalty', { min: 0, max: 2, minExclusive: true })
+    .nullish()
+    .meta({ description: 'vLLM extra: logits of prompt and generated tokens divided (positive) or multiplied (negative) by it. 1 = off.' }),
+  logit_bias: logitBiasField
+    .nullish()
+    .meta({ description: 'Token id (as a string) -> bias from -100 to 100 added to its logit.' }),
+  seed: numberField('seed', { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }, { integer: true })
+    .nullish()
+    .meta({ description: 'Same seed and same request: same output.' }),
+  min_tokens: numberField('min_tokens', { min: 0, max: Number.MAX_SAFE_INTEGER }, { integer: true })
+    .nullish()
+    .meta({ description: 'vLLM extra: end-of-sequence and stop token ids cannot end the output before this many tokens.' }),
+  ignore_eos: booleanField('ignore_eos')
+    .nullish()
+    .meta({ description: 'vLLM extra: keep generating past the end-of-sequence token (benchmarks).' }),
+  stop_token_ids: z
+    .array(z.int({ error: STOP_TOKEN_IDS_MESSAGE }).min(0), { error: STOP_TOKEN_IDS_MESSAGE })
+    .nullish()
+    .meta({ description: 'vLLM extra: token ids that end the output, besides the model\'s end-of-sequence ids.' }),
+  logprobs: booleanField('logprobs')
+    .nullish()
+    .meta({ description: 'Return the log-probability of each output token.' }),
+  top_logprobs: numberField('top_logprobs', { min: 0, max: MAX_TOP_LOGPROBS }, { integer: true })
+    .nullish()
+    .meta({ description: `How many most likely alternatives to return per position (0..${MAX_TOP_LOGPROBS}); needs logprobs.` }),
+};
+
+export type SamplingFieldName = keyof typeof SAMPLING_FIELDS;
+
+/** The request fields, under their API names, as they arrive in JSON (unchecked). */
+export type SamplingFields = { [name in SamplingFieldName]?: unknown };
+
+/** Non-strict: a whole request body may be passed, its other fields are not looked at here. */
+const samplingFieldsSchema = z.object(SAMPLING_FIELDS);
+
+function isTokenId(value: number, vocabSize: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value < vocabSize;
 }
 
-function isTokenId(value: unknown, vocabSize: number): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < vocabSize;
-}
-
-/** OpenAI's `logit_bias` is a JSON object keyed by token ids written as strings. */
-function readLogitBias(fields: SamplingFields, fallback: ReadonlyMap<number, number>, vocabSize: number) {
-  const value = fields.logit_bias;
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw invalidParam('logit_bias', 'logit_bias must be an object mapping token ids to numbers');
-  }
+function readLogitBias(value: Record<string, number>, vocabSize: number): Map<number, number> {
   const bias = new Map<number, number>();
   for (const [key, amount] of Object.entries(value)) {
-    const id = /^\d+$/.test(key) ? Number(key) : Number.NaN;
+    const id = Number(key);
     if (!isTokenId(id, vocabSize)) {
       throw invalidParam('logit_bias', `logit_bias key '${key}' is not a token id below ${vocabSize}`);
-    }
-    if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < -100 || amount > 100) {
-      throw invalidParam('logit_bias', `logit_bias for token ${key} must be a number from -100 to 100`);
     }
     bias.set(id, amount);
   }
   return bias;
 }
 
-function readStopTokenIds(fields: SamplingFields, fallback: readonly number[], vocabSize: number) {
-  const value = fields.stop_token_ids;
-  if (value === undefined || value === null) return fallback;
-  if (!Array.isArray(value) || !value.every((id) => isTokenId(id, vocabSize))) {
+function readStopTokenIds(value: number[], vocabSize: number): number[] {
+  if (!value.every((id) => isTokenId(id, vocabSize))) {
     throw invalidParam('stop_token_ids', `stop_token_ids must be an array of token ids below ${vocabSize}`);
   }
-  return [...new Set(value as number[])];
+  return [...new Set(value)];
 }
 
 /**
@@ -146,35 +184,33 @@ export function parseSamplingParams(
   limits: { vocabSize: number },
   defaults: Partial<SamplingParams> = {},
 ): SamplingParams {
-  const base: SamplingParams = { ...DEFAULT_SAMPLING_PARAMS, ...defaults };
-  const topK = readInteger(fields, 'top_k', base.topK, { min: -1, max: Number.MAX_SAFE_INTEGER });
-  const seed = fields.seed === undefined || fields.seed === null ? base.seed : fields.seed;
-  if (seed !== null && (typeof seed !== 'number' || !Number.isSafeInteger(seed))) {
-    throw invalidParam('seed', 'seed must be an integer');
+  const parsed = samplingFieldsSchema.safeParse(fields);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalidParam(String(issue.path[0]), issue.message);
   }
-  const logprobs = readBoolean(fields, 'logprobs', base.logprobs);
-  const topLogprobs = readInteger(fields, 'top_logprobs', base.topLogprobs, { min: 0, max: MAX_TOP_LOGPROBS });
+  const f = parsed.data;
+  const base: SamplingParams = { ...DEFAULT_SAMPLING_PARAMS, ...defaults };
+  const logprobs = f.logprobs ?? base.logprobs;
+  const topLogprobs = f.top_logprobs ?? base.topLogprobs;
   if (topLogprobs > 0 && !logprobs) {
     throw invalidParam('top_logprobs', 'top_logprobs needs logprobs set to true');
   }
+  const topK = f.top_k ?? base.topK;
   return {
-    temperature: readNumber(fields, 'temperature', base.temperature, { min: 0, max: 2 }),
-    topP: readNumber(fields, 'top_p', base.topP, { min: 0, max: 1, minExclusive: true }),
+    temperature: f.temperature ?? base.temperature,
+    topP: f.top_p ?? base.topP,
     // vLLM writes "off" as -1 or 0.
     topK: topK === -1 ? 0 : topK,
-    minP: readNumber(fields, 'min_p', base.minP, { min: 0, max: 1 }),
-    presencePenalty: readNumber(fields, 'presence_penalty', base.presencePenalty, { min: -2, max: 2 }),
-    frequencyPenalty: readNumber(fields, 'frequency_penalty', base.frequencyPenalty, { min: -2, max: 2 }),
-    repetitionPenalty: readNumber(fields, 'repetition_penalty', base.repetitionPenalty, {
-      min: 0,
-      max: 2,
-      minExclusive: true,
-    }),
-    logitBias: readLogitBias(fields, base.logitBias, limits.vocabSize),
-    seed: seed as number | null,
-    minTokens: readInteger(fields, 'min_tokens', base.minTokens, { min: 0, max: Number.MAX_SAFE_INTEGER }),
-    ignoreEos: readBoolean(fields, 'ignore_eos', base.ignoreEos),
-    stopTokenIds: readStopTokenIds(fields, base.stopTokenIds, limits.vocabSize),
+    minP: f.min_p ?? base.minP,
+    presencePenalty: f.presence_penalty ?? base.presencePenalty,
+    frequencyPenalty: f.frequency_penalty ?? base.frequencyPenalty,
+    repetitionPenalty: f.repetition_penalty ?? base.repetitionPenalty,
+    logitBias: f.logit_bias ? readLogitBias(f.logit_bias, limits.vocabSize) : base.logitBias,
+    seed: f.seed ?? base.seed,
+    minTokens: f.min_tokens ?? base.minTokens,
+    ignoreEos: f.ignore_eos ?? base.ignoreEos,
+    stopTokenIds: f.stop_token_ids ? readStopTokenIds(f.stop_token_ids, limits.vocabSize) : base.stopTokenIds,
     logprobs,
     topLogprobs,
   };

@@ -1,0 +1,88 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import { ServeError } from '../errors.js';
+import { requireApiKey } from './http/api-key.js';
+import type { AppEnv } from './http/app-env.js';
+import { asServeError, errorResponse } from './http/error-response.js';
+import { exchangeLog } from './http/exchange-log.js';
+import type { HttpObserver, MetricsRenderer } from './observability.js';
+import { registerChatCompletions } from './routes/chat-completions.js';
+import { registerCompletions } from './routes/completions.js';
+import { registerHealth } from './routes/health.js';
+import { registerInstruct } from './routes/instruct.js';
+import { registerMetrics } from './routes/metrics.js';
+import { registerModels } from './routes/models.js';
+import { registerOpenApi } from './routes/openapi.js';
+import { registerTokenize } from './routes/tokenize.js';
+import type { ServingState } from './serving-state.js';
+
+/** Default request body limit: a long prompt is ~100 KB of JSON; 4 MiB leaves room for chats. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface AppOptions {
+  state: ServingState;
+  logger: Logger;
+  /** When set, the API routes (not the probes, /metrics or /openapi.yaml) need `Authorization: Bearer <key>`. */
+  apiKey?: string;
+  maxBodyBytes?: number;
+  /** Log prompts and outputs with each request (off: only counts and timings). */
+  logPrompts?: boolean;
+  observer?: HttpObserver;
+  metrics?: MetricsRenderer;
+}
+
+/** Routes that need the API key when one is configured. */
+const KEYED_PATHS = ['/v1/*', '/tokenize', '/detokenize'];
+
+/**
+ * The HTTP application: middleware (exchange log and id, API key, body limit), the routes, and
+ * one error path that answers every failure in OpenAI's envelope. Nothing thrown by a route
+ * escapes: an unexpected error is logged and answered as a 500.
+ */
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const routeOptions = { state: options.state, logPrompts: options.logPrompts ?? false };
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  app.use('*', exchangeLog({ logger: options.logger, observer: options.observer }));
+  if (options.apiKey !== undefined) {
+    const keyCheck = requireApiKey(options.apiKey);
+    for (const path of KEYED_PATHS) app.use(path, keyCheck);
+  }
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new ServeError('request_too_large', `the request body is larger than ${maxBodyBytes} bytes`, { code: 'body_too_large' });
+      },
+    }),
+  );
+
+  registerHealth(app, routeOptions);
+  registerModels(app, routeOptions);
+  registerChatCompletions(app, routeOptions);
+  registerCompletions(app, routeOptions);
+  registerInstruct(app, routeOptions);
+  registerTokenize(app, routeOptions);
+  registerMetrics(app, options.metrics);
+  registerOpenApi(app);
+
+  app.notFound((c) =>
+    answer(c, new ServeError('not_found_error', `no route for ${c.req.method} ${c.req.path}`, { code: 'route_not_found' }), options.logger),
+  );
+  app.onError((err, c) => answer(c, err, options.logger));
+  return app;
+}
+
+function answer(c: Context<AppEnv>, err: unknown, logger: Logger): Response {
+  const error = asServeError(err);
+  const exchange = c.get('exchange');
+  if (!(err instanceof ServeError)) logger.error({ err, requestId: exchange?.id }, 'unexpected error answered as 500');
+  if (exchange) {
+    exchange.error = error;
+    if (c.req.raw.signal.aborted) exchange.clientGone = true;
+  }
+  return errorResponse(error);
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { ServeError, invalidParam } from '../../errors.js';
+import type { GenerationRequest } from '../../engine/generation.js';
+import { parseSamplingParams, type SamplingFields } from '../../engine/sampling/sampling-params.js';
+import type { ServedModel } from '../serving-state.js';
+
+export interface GenerationInput {
+  promptTokenIds: number[];
+  /** The request field holding the prompt (`messages`, `prompt`), named when it is too long. */
+  promptParam: string;
+  /** max_tokens as requested; absent means `defaultMaxTokens`, or else all that fits. */
+  maxTokens: number | null | undefined;
+  /** The endpoint's default when max_tokens is absent (completions: 16); clamped to what fits. */
+  defaultMaxTokens?: number;
+  n?: number | null;
+  stop?: string | string[] | null;
+  sampling: SamplingFields;
+}
+
+/**
+ * Turns a validated request into the engine's GenerationRequest: sampling parameters checked
+ * against the vocabulary and filled from the model's defaults, and max_tokens checked against
+ * the context: prompt + max_tokens must fit, or the request is a 400 context_length_exceeded
+ * naming both counts (vLLM's rule; the engine would otherwise cut the output short silently).
+ */
+export function planGeneration(model: ServedModel, input: GenerationInput): GenerationRequest {
+  const sampling = parseSamplingParams(input.sampling, { vocabSize: model.engine.info.vocabSize }, model.samplingDefaults);
+  const limit = model.engine.info.contextLimit;
+  const promptTokens = input.promptTokenIds.length;
+  if (promptTokens === 0) throw invalidParam(input.promptParam, `${input.promptParam} is empty: there is nothing to continue`);
+  const room = limit - promptTokens;
+  if (room < 1) {
+    throw contextExceeded(
+      input.promptParam,
+      `This model's context limit is ${limit} tokens and the prompt has ${promptTokens} tokens, which leaves no room to generate. Shorten the ${input.promptParam}.`,
+    );
+  }
+  let maxTokens: number;
+  if (input.maxTokens !== null && input.maxTokens !== undefined) {
+    if (promptTokens + input.maxTokens > limit) {
+      throw contextExceeded(
+        'max_tokens',
+        `This model's context limit is ${limit} tokens, but ${promptTokens + input.maxTokens} were requested: ${promptTokens} in the prompt and ${input.maxTokens} to generate. Lower max_tokens to at most ${room} or shorten the ${input.promptParam}.`,
+      );
+    }
+    maxTokens = input.maxTokens;
+  } else {
+    maxTokens = Math.min(room, input.defaultMaxTokens ?? room);
+  }
+  if (sampling.minTokens > maxTokens) {
+    throw invalidParam('min_tokens', `min_tokens (${sampling.minTokens}) must not exceed max_tokens (${maxTokens})`);
+  }
+  const stop = input.stop === null || input.stop === undefined ? [] : typeof input.stop === 'string' ? [input.stop] : input.stop;
+  return {
+    id: randomUUID(),
+    promptTokenIds: input.promptTokenIds,
+    sampling,
+    n: input.n ?? 1,
+    maxTokens,
+    stop: stop.filter((s) => s.length > 0),
+    priority: 'interactive',
+    arrivalTime: Date.now(),
+  };
+}
+
+function contextExceeded(param: string, message: string): ServeError {
+  return new ServeError('invalid_request_error', message, { param, code: 'context_length_exceeded' });
+}

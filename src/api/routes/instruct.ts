@@ -1,0 +1,79 @@
+import type { Hono } from 'hono';
+import type { EngineEvent } from '../../engine/generation.js';
+import type { ChatMessageInput } from '../../model/tokenizer/chat-messages.js';
+import { cutOff, publicFinishReason } from '../generation/collect-choices.js';
+import { planGeneration } from '../generation/plan.js';
+import { startGeneration } from '../generation/start-generation.js';
+import { streamResponse } from '../generation/stream-response.js';
+import { usageBody } from '../generation/usage.js';
+import type { AppEnv } from '../http/app-env.js';
+import { asServeError } from '../http/error-response.js';
+import type { Exchange } from '../http/exchange.js';
+import { InstructRequest } from '../schemas/instruct.js';
+import { parseJsonBody } from '../validation/parse-body.js';
+import type { RouteOptions } from './route-options.js';
+import { checkModelName } from './served-model.js';
+
+export const NDJSON_CONTENT_TYPE = 'application/x-ndjson; charset=utf-8';
+
+/**
+ * POST /v1/qwen3/instruct: the lean stream. Each line is one JSON value: a string is the next
+ * piece of text; the last line is an object with the finish reason and usage (or an error).
+ * No ids, timestamps or envelopes per token: the request's id is the X-Request-Id header.
+ */
+export function registerInstruct(app: Hono<AppEnv>, options: RouteOptions): void {
+  app.post('/v1/qwen3/instruct', async (c) => {
+    const model = options.state.acceptWork();
+    const body = await parseJsonBody(c.req.raw, InstructRequest);
+    checkModelName(model, body.model);
+    const exchange = c.get('exchange');
+    const conversation: ChatMessageInput[] = [
+      ...(body.system !== undefined ? [{ role: 'system', content: body.system }] : []),
+      ...(body.messages ?? [{ role: 'user', content: body.prompt ?? '' }]),
+    ];
+    const rendered = model.tokenizer.applyChatTemplate(conversation, { enableThinking: body.enable_thinking });
+    if (options.logPrompts) exchange.prompt = rendered.text;
+    const request = planGeneration(model, {
+      promptTokenIds: rendered.tokenIds,
+      promptParam: body.messages ? 'messages' : 'prompt',
+      maxTokens: body.max_tokens,
+      stop: body.stop,
+      sampling: body,
+    });
+    exchange.promptTokens = request.promptTokenIds.length;
+    const { events, abort } = startGeneration(model, request, c.req.raw.signal);
+    return streamResponse({ exchange, abort, contentType: NDJSON_CONTENT_TYPE, body: instructLines(events, exchange, abort.signal, options.logPrompts) });
+  });
+}
+
+async function* instructLines(events: AsyncIterable<EngineEvent>, exchange: Exchange, clientGone: AbortSignal, logPrompts: boolean): AsyncGenerator<string, void, undefined> {
+  let output = '';
+  let finishReason: 'stop' | 'length' | undefined;
+  try {
+    for await (const event of events) {
+      if (event.type === 'delta') {
+        const { delta } = event;
+        if (delta.tokenIds.length > 0) exchange.noteFirstToken();
+        if (delta.finishReason !== undefined) finishReason = publicFinishReason(delta.finishReason);
+        if (delta.text === '') continue;
+        if (logPrompts) output += delta.text;
+        yield `${JSON.stringify(delta.text)}\n`;
+      } else if (event.type === 'done') {
+        exchange.completionTokens = event.usage.completionTokens;
+        yield `${JSON.stringify({ finish_reason: finishReason ?? publicFinishReason(event.finishReasons[0]), usage: usageBody(event.usage) })}\n`;
+        return;
+      }
+    }
+    throw cutOff();
+  } catch (err) {
+    if (clientGone.aborted) {
+      exchange.clientGone = true;
+      return;
+    }
+    const error = asServeError(err);
+    exchange.error = error;
+    yield `${JSON.stringify(error.toBody())}\n`;
+  } finally {
+    if (logPrompts) exchange.output = output;
+  }
+}

@@ -1,0 +1,8 @@
+import type { ServingState } from '../serving-state.js';
+
+/** What every route module is given when it registers its routes. */
+export interface RouteOptions {
+  state: ServingState;
+  /** Put prompts and outputs into the request log lines (--log-prompts); off by default. */
+  logPrompts: boolean;
+}

@@ -1,0 +1,77 @@
+import { ServeError } from '../errors.js';
+import type { SamplingParams } from '../engine/sampling/sampling-params.js';
+import type { EngineClient } from '../engine/worker/engine-client.js';
+import type { Tokenizer } from '../model/tokenizer/tokenizer.js';
+
+/** The part of EngineClient the API uses (tests may hand in their own). */
+export type GenerationEngine = Pick<EngineClient, 'info' | 'submit' | 'inFlight'>;
+
+/** Everything the routes need about the loaded model. */
+export interface ServedModel {
+  /** The name clients use (`model` field, GET /v1/models). */
+  name: string;
+  engine: GenerationEngine;
+  /** The main thread's own tokenizer: prompts, chat template, logprob token texts. */
+  tokenizer: Tokenizer;
+  /** Sampling defaults from the model's generation_config.json, under the request's fields. */
+  samplingDefaults: Partial<SamplingParams>;
+  /** When the model was loaded (Unix seconds), for the `created` field of GET /v1/models. */
+  created: number;
+}
+
+export type ServingPhase = 'loading' | 'ready' | 'draining' | 'failed';
+
+/**
+ * The server's life as the routes see it: loading (listening, /health answers, work is 503),
+ * ready, draining (SIGTERM: in-flight work finishes, new work is 503), or failed to load. The
+ * phase only moves forward; only `ready` accepts work.
+ */
+export class ServingState {
+  private currentPhase: ServingPhase = 'loading';
+  private served: ServedModel | null = null;
+  private failure: string | null = null;
+
+  get phase(): ServingPhase {
+    return this.currentPhase;
+  }
+
+  /** The model, once loaded (also while draining, for in-flight work and /ready's body). */
+  get model(): ServedModel | null {
+    return this.served;
+  }
+
+  get failureMessage(): string | null {
+    return this.failure;
+  }
+
+  markReady(model: ServedModel): void {
+    if (this.currentPhase !== 'loading') return;
+    this.served = model;
+    this.currentPhase = 'ready';
+  }
+
+  markDraining(): void {
+    if (this.currentPhase === 'ready' || this.currentPhase === 'loading') this.currentPhase = 'draining';
+  }
+
+  markFailed(message: string): void {
+    this.failure = message;
+    this.currentPhase = 'failed';
+  }
+
+  /** The model for a new piece of work, or the 503 that says why there is none. */
+  acceptWork(): ServedModel {
+    if (this.currentPhase === 'ready' && this.served) return this.served;
+    const reasons: Record<Exclude<ServingPhase, 'ready'>, [string, string]> = {
+      loading: ['the model is still loading; retry shortly', 'model_loading'],
+      draining: ['the server is shutting down and accepts no new requests', 'draining'],
+      failed: [`the model failed to load: ${this.failure ?? 'unknown error'}`, 'model_load_failed'],
+    };
+    const [message, code] = reasons[this.currentPhase === 'ready' ? 'loading' : this.currentPhase];
+    return throwUnavailable(message, code, this.currentPhase === 'loading' ? 5 : undefined);
+  }
+}
+
+function throwUnavailable(message: string, code: string, retryAfterSeconds?: number): never {
+  throw new ServeError('service_unavailable', message, { code, retryAfterSeconds });
+}

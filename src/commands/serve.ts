@@ -1,0 +1,159 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_MAX_BODY_BYTES } from '../api/app.js';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_MAX_SEQS, DEFAULT_PORT, startServer, type ServerHandle } from '../server.js';
+import { ensureBuiltInTinyModel, TINY_MODEL_BANNER } from './serve-tiny-model.js';
+
+interface ServeFlags {
+  model?: string;
+  host: string;
+  port: number;
+  device: 'cpu' | 'cuda';
+  threads?: number;
+  maxSeqs: number;
+  maxModelLen?: number;
+  kvMemory?: number;
+  apiKey?: string;
+  servedModelName?: string;
+  maxWaiting?: number;
+  maxBodyBytes: number;
+  drainTimeout: number;
+  logPrompts?: boolean;
+}
+
+/** Each flag and its environment variable: QWEN3_SERVE_ + the flag in capitals. */
+function flag(flags: string, description: string): Option {
+  const long = /--([a-z-]+)/.exec(flags)![1];
+  return new Option(flags, description).env(`QWEN3_SERVE_${long.replace(/-/g, '_').toUpperCase()}`);
+}
+
+/**
+ * `qwen3-serve serve`: the OpenAI-compatible HTTP server. Listens at once, loads the model in the
+ * background (/ready turns 200), drains on SIGTERM or SIGINT (in-flight requests finish, new ones
+ * get 503) and exits 0. A model that cannot load (e.g. --device cuda without the CUDA provider)
+ * exits non-zero with the reason.
+ */
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve a Qwen3 ONNX model over an OpenAI-compatible HTTP API')
+    .addOption(flag('--model <dir>', 'model folder (genai layout); default: a built-in tiny random-weights test model'))
+    .addOption(flag('--host <host>', 'address to listen on').default('127.0.0.1'))
+    .addOption(flag('--port <n>', 'port to listen on (0: any free port)').argParser(parsePort).default(DEFAULT_PORT))
+    .addOption(flag('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
+    .addOption(flag('--threads <n>', "onnxruntime intra-op threads (default: onnxruntime's choice)").argParser(parsePositiveInt))
+    .addOption(flag('--max-seqs <n>', 'sequences running at once (KV rows)').argParser(parsePositiveInt).default(DEFAULT_MAX_SEQS))
+    .addOption(flag('--max-model-len <n>', "most tokens (prompt + output) per sequence; default min(model's context, 8192)").argParser(parsePositiveInt))
+    .addOption(flag('--kv-memory <bytes>', 'KV cache budget, e.g. 4GiB or 512MB; default 25% of system memory').argParser(parseByteSize))
+    .addOption(flag('--api-key <key>', 'require "Authorization: Bearer <key>" on the API routes'))
+    .addOption(flag('--served-model-name <name>', "the model name clients use; default the model folder's name"))
+    .addOption(flag('--max-waiting <n>', 'requests allowed to wait beyond those running before 429 (default 4 x max-seqs)').argParser(parseNonNegativeInt))
+    .addOption(flag('--max-body-bytes <bytes>', 'largest request body, e.g. 4MiB').argParser(parseByteSize).default(DEFAULT_MAX_BODY_BYTES))
+    .addOption(flag('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may finish').argParser(parseNonNegativeNumber).default(DEFAULT_DRAIN_TIMEOUT_SECONDS))
+    .addOption(flag('--log-prompts', 'log prompts and outputs with each request (default: counts and timings only)'))
+    .addHelpText('after', '\nEvery flag can also be set by its environment variable, e.g. QWEN3_SERVE_PORT=9000.')
+    .action((flags: ServeFlags) => runServe(flags));
+}
+
+async function runServe(flags: ServeFlags): Promise<void> {
+  let modelDir = flags.model;
+  if (modelDir === undefined) {
+    const tiny = ensureBuiltInTinyModel();
+    modelDir = tiny.dir;
+    process.stderr.write(`${TINY_MODEL_BANNER}${tiny.created ? ` (written now to ${tiny.dir})\n` : ` (from ${tiny.dir})\n`}\n`);
+  }
+  const server = await startServer({
+    modelDir,
+    host: flags.host,
+    port: flags.port,
+    device: flags.device,
+    threads: flags.threads,
+    maxSeqs: flags.maxSeqs,
+    maxModelLen: flags.maxModelLen,
+    kvMemoryBytes: flags.kvMemory,
+    apiKey: flags.apiKey,
+    servedModelName: flags.servedModelName,
+    maxWaiting: flags.maxWaiting,
+    maxBodyBytes: flags.maxBodyBytes,
+    drainTimeoutSeconds: flags.drainTimeout,
+    logPrompts: flags.logPrompts ?? false,
+  });
+  stopOnSignals(server);
+  try {
+    await server.ready;
+  } catch (err) {
+    process.stderr.write(`qwen3-serve: the model could not be loaded: ${(err as Error).message}\n`);
+    await server.close();
+    process.exit(1);
+  }
+}
+
+/** The first SIGTERM/SIGINT drains and exits 0; a second one exits at once. */
+function stopOnSignals(server: ServerHandle): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`qwen3-serve: ${signal} again, exiting without waiting\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    server.drain().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`qwen3-serve: error while draining: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return n;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function parseNonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
+  return n;
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  kib: 2 ** 10,
+  m: 1e6,
+  mb: 1e6,
+  mib: 2 ** 20,
+  g: 1e9,
+  gb: 1e9,
+  gib: 2 ** 30,
+  t: 1e12,
+  tb: 1e12,
+  tib: 2 ** 40,
+};
+
+/** A size in bytes: a plain number, or with a unit (4GiB, 512MB, 1.5G); decimal units are powers of 1000. */
+export function parseByteSize(value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new InvalidArgumentError('expected a size in bytes, e.g. 4GiB, 512MB or 1048576');
+  const bytes = Math.floor(Number(match[1]) * unit);
+  if (bytes <= 0 || !Number.isSafeInteger(bytes)) throw new InvalidArgumentError('expected a positive size');
+  return bytes;
+}

@@ -1,0 +1,199 @@
+import type { AddressInfo } from 'node:net';
+import { basename, resolve } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { pino, type Logger } from 'pino';
+import { createApp, DEFAULT_MAX_BODY_BYTES } from './api/app.js';
+import type { HttpObserver, MetricsRenderer } from './api/observability.js';
+import { ServingState, type ServedModel } from './api/serving-state.js';
+import type { SamplingParams } from './engine/sampling/sampling-params.js';
+import { EngineClient } from './engine/worker/engine-client.js';
+import { readModelManifest, type GenerationDefaults } from './model/model-manifest.js';
+import type { Device } from './model/runner/open-session.js';
+import { loadTokenizer } from './model/tokenizer/load-tokenizer.js';
+
+/** Everything `qwen3-serve serve` configures; tests start servers with the same object. */
+export interface ServerConfig {
+  modelDir: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8080; 0 picks a free port (read it from the handle). */
+  port?: number;
+  /** Default cpu. */
+  device?: Device;
+  threads?: number;
+  /** KV rows: sequences running at once. Default 8 (decode batching pays up to about there on a CPU). */
+  maxSeqs?: number;
+  maxModelLen?: number;
+  kvMemoryBytes?: number;
+  /** Requests that may wait beyond those running before new ones get 429. Default 4 x maxSeqs. */
+  maxWaiting?: number;
+  apiKey?: string;
+  /** The `model` clients use. Default: the model folder's name. */
+  servedModelName?: string;
+  maxBodyBytes?: number;
+  /** How long drain() lets in-flight requests finish before cutting them off. Default 30 s. */
+  drainTimeoutSeconds?: number;
+  logPrompts?: boolean;
+  /** Default: pino JSON lines on stdout. */
+  logger?: Logger;
+  /** exporter/'s hooks: HTTP metrics, the /metrics text, and the engine once loaded (step reports). */
+  observer?: HttpObserver;
+  metrics?: MetricsRenderer;
+  onEngineReady?: (engine: EngineClient) => void;
+}
+
+export interface ServerHandle {
+  /** `http://host:port` as bound. */
+  readonly url: string;
+  readonly address: { host: string; port: number };
+  readonly state: ServingState;
+  /** The engine once loaded (null while loading or after a failed load). */
+  readonly engine: EngineClient | null;
+  /** Settles when the model is loaded (rejects with the load error; the server keeps answering 503). */
+  readonly ready: Promise<void>;
+  /** SIGTERM's behaviour: stop accepting work, let in-flight requests finish (up to the timeout), close. */
+  drain(timeoutSeconds?: number): Promise<void>;
+  /** Cuts everything off now. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_MAX_SEQS = 8;
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 30;
+/** After the engine has drained, responses get this long to flush before connections are cut. */
+const RESPONSE_FLUSH_GRACE_MS = 2000;
+
+/**
+ * The composition root: listens at once (so /health answers and /ready says "loading"), loads
+ * the model in the background (engine worker + the main thread's tokenizer), and turns ready
+ * when both are up.
+ */
+export async function startServer(config: ServerConfig): Promise<ServerHandle> {
+  const logger = config.logger ?? pino({ name: 'qwen3-serve' });
+  const state = new ServingState();
+  const app = createApp({
+    state,
+    logger,
+    apiKey: config.apiKey,
+    maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    logPrompts: config.logPrompts,
+    observer: config.observer,
+    metrics: config.metrics,
+  });
+  const server = await listen(app.fetch, config.host ?? '127.0.0.1', config.port ?? DEFAULT_PORT);
+  const { address: host, port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, model: config.modelDir }, 'listening; loading the model');
+
+  let engine: EngineClient | null = null;
+  const ready = loadModel(config).then(
+    (loaded) => {
+      engine = loaded.engine;
+      state.markReady(loaded.served);
+      config.onEngineReady?.(loaded.engine);
+      const info = loaded.engine.info;
+      logger.info(
+        { model: loaded.served.name, device: info.device, maxSeqs: info.maxSeqs, contextLimit: info.contextLimit, loadSeconds: Number(info.loadSeconds.toFixed(2)) },
+        'model loaded; ready',
+      );
+    },
+    (err: Error) => {
+      state.markFailed(err.message);
+      logger.error({ err: err.message }, 'the model failed to load');
+      throw err;
+    },
+  );
+  // Callers may never await `ready` (the CLI watches the state); a failed load must not crash.
+  ready.catch(() => {});
+
+  let stopped: Promise<void> | null = null;
+  const stop = (timeoutSeconds: number) => {
+    stopped ??= (async () => {
+      state.markDraining();
+      const deadline = Date.now() + timeoutSeconds * 1000;
+      await ready.catch(() => {});
+      if (engine) await engine.drain(Math.max(0, deadline - Date.now()));
+      await closeHttp(server, timeoutSeconds > 0 ? RESPONSE_FLUSH_GRACE_MS : 0);
+      logger.info('stopped');
+    })();
+    return stopped;
+  };
+
+  return {
+    url,
+    address: { host, port },
+    state,
+    get engine() {
+      return engine;
+    },
+    ready,
+    drain: (timeoutSeconds = config.drainTimeoutSeconds ?? DEFAULT_DRAIN_TIMEOUT_SECONDS) => stop(timeoutSeconds),
+    close: () => stop(0),
+  };
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolveListening, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolveListening(server));
+    server.once('error', reject);
+  });
+}
+
+/** Stops accepting connections, lets open responses finish for up to `graceMs`, then cuts the rest. */
+async function closeHttp(server: ServerType, graceMs: number): Promise<void> {
+  const http = server as import('node:http').Server;
+  const closed = new Promise<void>((done) => http.close(() => done()));
+  http.closeIdleConnections();
+  const timer = setTimeout(() => http.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+async function loadModel(config: ServerConfig): Promise<{ engine: EngineClient; served: ServedModel }> {
+  const manifest = readModelManifest(config.modelDir);
+  const [engineResult, tokenizerResult] = await Promise.allSettled([
+    EngineClient.start(
+      {
+        modelDir: config.modelDir,
+        device: config.device ?? 'cpu',
+        threads: config.threads,
+        maxSeqs: config.maxSeqs ?? DEFAULT_MAX_SEQS,
+        maxModelLen: config.maxModelLen,
+        kvMemoryBytes: config.kvMemoryBytes,
+      },
+      { maxWaiting: config.maxWaiting },
+    ),
+    loadTokenizer(config.modelDir),
+  ]);
+  if (engineResult.status === 'rejected') throw engineResult.reason;
+  if (tokenizerResult.status === 'rejected') {
+    await engineResult.value.close();
+    throw tokenizerResult.reason;
+  }
+  return {
+    engine: engineResult.value,
+    served: {
+      name: servedModelName(config),
+      engine: engineResult.value,
+      tokenizer: tokenizerResult.value,
+      samplingDefaults: samplingDefaults(manifest.generationDefaults),
+      created: Math.floor(Date.now() / 1000),
+    },
+  };
+}
+
+/** The `model` name clients use: --served-model-name, else the model folder's name. */
+export function servedModelName(config: Pick<ServerConfig, 'modelDir' | 'servedModelName'>): string {
+  return config.servedModelName ?? basename(resolve(config.modelDir));
+}
+
+/** generation_config.json's recommendations as SamplingParams defaults (only those it sets). */
+function samplingDefaults(defaults: GenerationDefaults): Partial<SamplingParams> {
+  const result: Partial<SamplingParams> = {};
+  if (defaults.temperature !== undefined) result.temperature = defaults.temperature;
+  if (defaults.topP !== undefined) result.topP = defaults.topP;
+  if (defaults.topK !== undefined) result.topK = defaults.topK;
+  if (defaults.minP !== undefined) result.minP = defaults.minP;
+  if (defaults.repetitionPenalty !== undefined) result.repetitionPenalty = defaults.repetitionPenalty;
+  return result;
+}
