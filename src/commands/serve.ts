@@ -54,7 +54,8 @@ export function serveCommand(): Command {
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
-  let modelDir = flags.model;
+  // An empty QWEN3_SERVE_MODEL counts as unset.
+  let modelDir = flags.model || undefined;
   if (modelDir === undefined) {
     const tiny = ensureBuiltInTinyModel();
     modelDir = tiny.dir;
