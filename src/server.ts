@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
+import { ServerMetrics } from '../exporter/index.js';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from './api/app.js';
 import type { HttpObserver, MetricsRenderer } from './api/observability.js';
 import { ServingState, type ServedModel } from './api/serving-state.js';
@@ -36,7 +37,10 @@ export interface ServerConfig {
   logPrompts?: boolean;
   /** Default: pino JSON lines on stdout. */
   logger?: Logger;
-  /** exporter/'s hooks: HTTP metrics, the /metrics text, and the engine once loaded (step reports). */
+  /**
+   * exporter/'s hooks: HTTP metrics, the /metrics text, and the engine once loaded (step reports).
+   * Default (neither given): the server's own ServerMetrics, GPU polling included.
+   */
   observer?: HttpObserver;
   metrics?: MetricsRenderer;
   onEngineReady?: (engine: EngineClient) => void;
@@ -71,14 +75,17 @@ const RESPONSE_FLUSH_GRACE_MS = 2000;
 export async function startServer(config: ServerConfig): Promise<ServerHandle> {
   const logger = config.logger ?? pino({ name: 'qwen3-serve' });
   const state = new ServingState();
+  // Prometheus metrics unless the caller brings its own hooks (tests do).
+  const ownMetrics = config.observer || config.metrics ? null : new ServerMetrics({ modelName: servedModelName(config), logger });
+  void ownMetrics?.start();
   const app = createApp({
     state,
     logger,
     apiKey: config.apiKey,
     maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     logPrompts: config.logPrompts,
-    observer: config.observer,
-    metrics: config.metrics,
+    observer: config.observer ?? ownMetrics ?? undefined,
+    metrics: config.metrics ?? ownMetrics ?? undefined,
   });
   const server = await listen(app.fetch, config.host ?? '127.0.0.1', config.port ?? DEFAULT_PORT);
   const { address: host, port } = server.address() as AddressInfo;
@@ -90,6 +97,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
     (loaded) => {
       engine = loaded.engine;
       state.markReady(loaded.served);
+      ownMetrics?.attachEngine(loaded.engine);
       config.onEngineReady?.(loaded.engine);
       const info = loaded.engine.info;
       logger.info(
@@ -114,6 +122,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
       await ready.catch(() => {});
       if (engine) await engine.drain(Math.max(0, deadline - Date.now()));
       await closeHttp(server, timeoutSeconds > 0 ? RESPONSE_FLUSH_GRACE_MS : 0);
+      ownMetrics?.close();
       logger.info('stopped');
     })();
     return stopped;

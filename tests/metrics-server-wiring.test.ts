@@ -1,0 +1,34 @@
+import OpenAI from 'openai';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type ServerHandle } from '../src/server.js';
+import { tinyModelDir } from './helpers/models.js';
+import { parseExposition, sampleValue } from './helpers/prometheus.js';
+
+/** startServer with no metrics hooks given serves its own metrics: what `qwen3-serve serve` runs. */
+describe('startServer: default metrics', () => {
+  let server: ServerHandle;
+
+  beforeAll(async () => {
+    server = await startServer({ modelDir: tinyModelDir('int4'), port: 0, servedModelName: 'wired', maxSeqs: 2, logger: pino({ level: 'silent' }) });
+    await server.ready;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('/metrics has the engine, HTTP and memory series of this server after a request', async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const completion = await client.completions.create({ model: 'wired', prompt: 'Hello', max_tokens: 5, temperature: 0 });
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const samples = parseExposition(await response.text());
+    const model = { model_name: 'wired' };
+    expect(sampleValue(samples, 'vllm:generation_tokens_total', { ...model, engine: '0' })).toBe(completion.usage!.completion_tokens);
+    expect(sampleValue(samples, 'vllm:prompt_tokens_total', { ...model, engine: '0' })).toBe(completion.usage!.prompt_tokens);
+    expect(sampleValue(samples, 'qwen3_serve_http_requests_total', { ...model, route: '/v1/completions', method: 'POST', status: '200' })).toBe(1);
+    expect(sampleValue(samples, 'qwen3_serve_model_weight_bytes', model)).toBe(server.engine!.info.weightBytes);
+    expect(sampleValue(samples, 'qwen3_serve_kv_cache_allocated_bytes', model)).toBe(server.engine!.info.kvReservedBytes);
+    expect(sampleValue(samples, 'qwen3_serve_process_resident_memory_bytes', model)).toBeGreaterThan(server.engine!.info.weightBytes);
+  });
+});
