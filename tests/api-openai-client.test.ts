@@ -145,6 +145,23 @@ describe('the OpenAI SDK against qwen3-serve', () => {
     expect((line!.completionTokens as number | undefined) ?? 0).toBeLessThan(3000);
   });
 
+  it('a client that gives up on a whole (non-streamed) answer cancels its request too', async () => {
+    const engine = server.handle.engine!;
+    const gone = () => server.logs.filter((l) => l.msg === 'request' && l.clientGone === true);
+    const goneBefore = gone().length;
+    const controller = new AbortController();
+    const answer = client.chat.completions.create({ model: 'int4', messages, max_tokens: 3000, ignore_eos: true } as ChatCompletionCreateParamsNonStreaming, {
+      signal: controller.signal,
+    });
+    await expect.poll(() => engine.inFlight, { timeout: 5000 }).toBe(1);
+    controller.abort();
+    await expect(answer).rejects.toThrow(/abort/i);
+    await expect.poll(() => engine.inFlight, { timeout: 5000 }).toBe(0);
+    // Logged as a client that left, before any usage existed: the request was cut, not finished.
+    await expect.poll(() => gone().length).toBe(goneBefore + 1);
+    expect(gone().at(-1)).not.toHaveProperty('completionTokens');
+  });
+
   it('text completions: a prompt string or token ids, logprobs as counts of alternatives', async () => {
     const completion = await client.completions.create({ model: 'int4', prompt: 'Once upon a time', max_tokens: 5, temperature: 0, logprobs: 2 });
     expect(validate('Completion', completion)).toEqual([]);

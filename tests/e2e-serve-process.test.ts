@@ -21,12 +21,20 @@ describe('qwen3-serve serve (child process)', () => {
     return process;
   }
 
+  /** The request log lines a child wrote on stdout. */
+  const requestLines = (server: ServeProcess) =>
+    server
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"request"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
   const chat = (url: string, body: object) =>
     fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'Tell me a story.' }], ...body }) });
 
   it('without --model writes and serves the built-in test model (with a banner); SIGTERM drains: in-flight work finishes, new work gets 503, exit 0', async () => {
-    // Flags through the environment: QWEN3_SERVE_PORT, QWEN3_SERVE_DRAIN_TIMEOUT.
-    const server = serve([], { XDG_CACHE_HOME: cache, QWEN3_SERVE_PORT: '0', QWEN3_SERVE_DRAIN_TIMEOUT: '60', QWEN3_SERVE_MODEL: '' });
+    // Flags through the environment: QWEN3_SERVE_PORT, QWEN3_SERVE_DRAIN_TIMEOUT, QWEN3_SERVE_LOG_PROMPTS.
+    const server = serve([], { XDG_CACHE_HOME: cache, QWEN3_SERVE_PORT: '0', QWEN3_SERVE_DRAIN_TIMEOUT: '60', QWEN3_SERVE_LOG_PROMPTS: '1', QWEN3_SERVE_MODEL: '' });
     const url = await server.url;
     await waitReady(server);
     expect(server.stderr()).toContain('built-in TEST model');
@@ -52,6 +60,11 @@ describe('qwen3-serve serve (child process)', () => {
     const finishes = data.slice(0, -1).flatMap((d) => (JSON.parse(d) as { choices: { finish_reason: string | null }[] }).choices.map((c) => c.finish_reason)).filter(Boolean);
     expect(finishes).toEqual(['length']);
     expect(await server.exited).toBe(0);
+    // --log-prompts: the request's line carries the rendered prompt and the output.
+    const line = requestLines(server).find((l) => l.route === '/v1/chat/completions' && l.status === 200);
+    expect(line).toMatchObject({ completionTokens: 600 });
+    expect(line!.prompt).toContain('Tell me a story.');
+    expect(typeof line!.output === 'string' && line!.output.length > 0).toBe(true);
   });
 
   it('past --drain-timeout, in-flight requests are cut off with an error event, and the exit is still 0', async () => {
@@ -72,12 +85,7 @@ describe('qwen3-serve serve (child process)', () => {
     expect(JSON.parse(data.at(-2)!)).toMatchObject({ error: { type: 'service_unavailable', code: 'shutting_down' } });
     expect(await server.exited).toBe(0);
     // One log line per request, written when the stream ended, without the prompt text.
-    const line = server
-      .stdout()
-      .split('\n')
-      .filter((l) => l.includes('"msg":"request"') && l.includes('/v1/chat/completions'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .at(-1);
+    const line = requestLines(server).filter((l) => l.route === '/v1/chat/completions').at(-1);
     expect(line).toMatchObject({ method: 'POST', status: 200, error: { code: 'shutting_down' } });
     expect(server.stdout()).not.toContain('Tell me a story');
   });

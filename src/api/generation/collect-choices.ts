@@ -32,12 +32,21 @@ export function cutOff(): ServeError {
   return new ServeError('service_unavailable', 'the server shut down before the request finished', { code: 'shutting_down' });
 }
 
+/** One choice's deltas so far. */
+interface ChoiceParts {
+  text: string[];
+  tokenIds: number[];
+  logprobs: GeneratedTokenLogprobs[];
+  finish: FinishReason | undefined;
+  stopReason: string | number | null;
+}
+
 /**
  * Runs a request to the end and gathers its n choices (non-streaming responses). Usage and the
  * first token's time go to the exchange for the log line. Engine failures are thrown as they are.
  */
 export async function collectChoices(events: AsyncIterable<EngineEvent>, n: number, exchange: Exchange): Promise<CollectedGeneration> {
-  const parts = Array.from({ length: n }, () => ({ text: [] as string[], tokenIds: [] as number[], logprobs: [] as GeneratedTokenLogprobs[], finish: undefined as FinishReason | undefined, stopReason: null as string | number | null }));
+  const parts = Array.from({ length: n }, (): ChoiceParts => ({ text: [], tokenIds: [], logprobs: [], finish: undefined, stopReason: null }));
   let wantsLogprobs = false;
   for await (const event of events) {
     if (event.type === 'delta') {
