@@ -63,10 +63,15 @@ describe('model benchmark', () => {
       expect(m.decode.minStepMs).toBeLessThanOrEqual(m.decode.medianStepMs);
       expect(m.decode.medianStepMs).toBeLessThanOrEqual(m.decode.maxStepMs);
       expect(m.prefill).toMatchObject({ tokens: 20 });
-      expect(m.prefill.runsTokPerSec).toHaveLength(2);
-      expect(m.prefill.bestTokPerSec).toBe(Math.max(...m.prefill.runsTokPerSec));
+      expect(m.prefill.runs).toHaveLength(2);
+      expect(m.prefill.bestTokPerSec).toBe(Math.max(...m.prefill.runs.map((r) => r.tokPerSec)));
       expect(m.chunkedPrefill).toMatchObject({ tokens: 20, chunkTokens: 8 });
-      expect(m.chunkedPrefill.runsTokPerSec).toHaveLength(2);
+      expect(m.chunkedPrefill.runs).toHaveLength(2);
+      // A share of the machine's CPU time: positive, and at most every core (plus timer slack).
+      for (const share of [m.decode.cpuShare, ...m.prefill.runs.map((r) => r.cpuShare), ...m.chunkedPrefill.runs.map((r) => r.cpuShare)]) {
+        expect(share).toBeGreaterThan(0);
+        expect(share).toBeLessThan(1.1);
+      }
       expect(m.roofline.singleCoreTokPerSec).toBeCloseTo((result.bandwidth.memchrGBps * 1e9) / m.weightBytes, 6);
       expect(m.roofline.ratio).toBeCloseTo(m.decode.tokPerSec / m.roofline.singleCoreTokPerSec, 9);
       expect(m.loadAverage.start).toHaveLength(3);

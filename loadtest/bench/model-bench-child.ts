@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { readModelManifest } from '../../src/model/model-manifest.js';
 import { OnnxRunner } from '../../src/model/runner/onnx-runner.js';
+import { startCpuMeter } from './cpu-share.js';
 import { syntheticTokenIds } from './synthetic-tokens.js';
 
 /**
@@ -32,12 +33,18 @@ export interface ModelProbeResult {
   /** Resident memory right after the session is created, and the process's peak over the run. */
   rssAfterLoadBytes: number;
   peakRssBytes: number;
-  decode: { steps: number; tokPerSec: number; medianStepMs: number; minStepMs: number; maxStepMs: number };
-  /** One forward of prefillTokens tokens onto an empty row; tok/s of each run. */
-  prefill: { tokens: number; runsTokPerSec: number[]; bestTokPerSec: number };
+  /** tokPerSec is steps over their summed time; cpuShare (see cpu-share.ts) tells how undisturbed they were. */
+  decode: { steps: number; tokPerSec: number; medianStepMs: number; minStepMs: number; maxStepMs: number; cpuShare: number };
+  /** One forward of prefillTokens tokens onto an empty row, each run timed. */
+  prefill: { tokens: number; runs: TimedRun[]; bestTokPerSec: number };
   /** The same prompt as chunkTokens-token forwards onto the growing row, as the engine runs it. */
-  chunkedPrefill: { tokens: number; chunkTokens: number; runsTokPerSec: number[]; bestTokPerSec: number };
+  chunkedPrefill: { tokens: number; chunkTokens: number; runs: TimedRun[]; bestTokPerSec: number };
   loadAverage: { start: number[]; end: number[] };
+}
+
+export interface TimedRun {
+  tokPerSec: number;
+  cpuShare: number;
 }
 
 export async function probeModel(params: ModelProbeParams): Promise<ModelProbeResult> {
@@ -51,8 +58,8 @@ export async function probeModel(params: ModelProbeParams): Promise<ModelProbeRe
   try {
     const decode = await measureDecode(runner, params);
     const prompt = syntheticTokenIds(params.prefillTokens, 2, runner.info.vocabSize);
-    const prefillRuns: number[] = [];
-    const chunkedRuns: number[] = [];
+    const prefillRuns: TimedRun[] = [];
+    const chunkedRuns: TimedRun[] = [];
     for (let run = 0; run < params.prefillRuns; run++) {
       prefillRuns.push(await timeTokens(params.prefillTokens, () => runner.forward({ firstRow: 0, tokens: [prompt], pastLengths: [0] })));
       chunkedRuns.push(await timeTokens(params.prefillTokens, () => prefillInChunks(runner, prompt, params.chunkTokens)));
@@ -63,8 +70,8 @@ export async function probeModel(params: ModelProbeParams): Promise<ModelProbeRe
       // maxRSS is in kilobytes (getrusage's ru_maxrss on Linux).
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       decode,
-      prefill: { tokens: params.prefillTokens, runsTokPerSec: prefillRuns, bestTokPerSec: Math.max(...prefillRuns) },
-      chunkedPrefill: { tokens: params.prefillTokens, chunkTokens: params.chunkTokens, runsTokPerSec: chunkedRuns, bestTokPerSec: Math.max(...chunkedRuns) },
+      prefill: { tokens: params.prefillTokens, runs: prefillRuns, bestTokPerSec: best(prefillRuns) },
+      chunkedPrefill: { tokens: params.prefillTokens, chunkTokens: params.chunkTokens, runs: chunkedRuns, bestTokPerSec: best(chunkedRuns) },
       loadAverage: { start: loadStart, end: loadavg() },
     };
   } finally {
@@ -83,12 +90,15 @@ async function measureDecode(runner: OnnxRunner, params: ModelProbeParams): Prom
   const next = syntheticTokenIds(params.warmupSteps + params.decodeSteps, 3, runner.info.vocabSize);
   let past = prompt.length;
   const stepMs: number[] = [];
+  let cpu: { stop: () => number } | undefined;
   for (let i = 0; i < next.length; i++) {
+    if (i === params.warmupSteps) cpu = startCpuMeter();
     const started = performance.now();
     await runner.forward({ firstRow: 0, tokens: [[next[i]]], pastLengths: [past] });
     if (i >= params.warmupSteps) stepMs.push(performance.now() - started);
     past++;
   }
+  const cpuShare = cpu?.stop() ?? 0;
   const total = stepMs.reduce((a, b) => a + b, 0);
   const sorted = [...stepMs].sort((a, b) => a - b);
   return {
@@ -97,6 +107,7 @@ async function measureDecode(runner: OnnxRunner, params: ModelProbeParams): Prom
     medianStepMs: sorted[Math.floor(sorted.length / 2)],
     minStepMs: sorted[0],
     maxStepMs: sorted[sorted.length - 1],
+    cpuShare,
   };
 }
 
@@ -106,11 +117,17 @@ async function prefillInChunks(runner: OnnxRunner, prompt: number[], chunk: numb
   }
 }
 
-/** tokens per second of one call of `run`. */
-async function timeTokens(tokens: number, run: () => Promise<unknown>): Promise<number> {
+/** Tokens per second of one call of `run`, and the share of the machine it had. */
+async function timeTokens(tokens: number, run: () => Promise<unknown>): Promise<TimedRun> {
+  const cpu = startCpuMeter();
   const started = performance.now();
   await run();
-  return (tokens * 1000) / (performance.now() - started);
+  const tokPerSec = (tokens * 1000) / (performance.now() - started);
+  return { tokPerSec, cpuShare: cpu.stop() };
+}
+
+function best(runs: TimedRun[]): number {
+  return Math.max(...runs.map((r) => r.tokPerSec));
 }
 
 // Entry point when started by model-bench.ts (a fork, so there is an IPC channel).

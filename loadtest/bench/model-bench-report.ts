@@ -1,5 +1,6 @@
 import { LLAMA_CPP_REFERENCE } from './llama-cpp-reference.js';
 import { gigabytes, loadTriple, markdownTable } from './markdown-table.js';
+import type { TimedRun } from './model-bench-child.js';
 import type { ModelBenchResult } from './model-bench.js';
 
 /** The model benchmark as Markdown: machine, bandwidth, one row per model, ratios. */
@@ -18,7 +19,7 @@ export function formatModelBench(result: ModelBenchResult): string {
   lines.push('');
   lines.push(
     markdownTable(
-      ['model', 'weights', 'load s', 'RSS after load', 'peak RSS', `decode tok/s (${probe.decodeSteps} steps)`, 'median step ms', `prefill ${probe.prefillTokens} tok/s`, `chunked ${probe.chunkTokens} tok/s`, 'roofline tok/s', 'decode / roofline', 'load avg start / end (1 min)'],
+      ['model', 'weights', 'load s', 'RSS after load', 'peak RSS', `decode tok/s (${probe.decodeSteps} steps)`, 'step ms median / min', 'decode CPU share', `prefill ${probe.prefillTokens} tok/s`, `chunked ${probe.chunkTokens} tok/s`, 'roofline tok/s', 'decode / roofline', 'load avg start / end (1 min)'],
       result.models.map((m) => [
         m.label,
         gigabytes(m.weightBytes),
@@ -26,7 +27,8 @@ export function formatModelBench(result: ModelBenchResult): string {
         gigabytes(m.rssAfterLoadBytes),
         gigabytes(m.peakRssBytes),
         m.decode.tokPerSec.toFixed(2),
-        m.decode.medianStepMs.toFixed(1),
+        `${m.decode.medianStepMs.toFixed(1)} / ${m.decode.minStepMs.toFixed(1)}`,
+        m.decode.cpuShare.toFixed(2),
         m.prefill.bestTokPerSec.toFixed(1),
         m.chunkedPrefill.bestTokPerSec.toFixed(1),
         m.roofline.singleCoreTokPerSec.toFixed(2) + (m.roofline.allCoresTokPerSec !== null ? ` (${m.roofline.allCoresTokPerSec.toFixed(2)} all cores)` : ''),
@@ -36,7 +38,9 @@ export function formatModelBench(result: ModelBenchResult): string {
     ),
   );
   lines.push('');
-  lines.push(`Prefill runs (tok/s): ${result.models.map((m) => `${m.label} one-shot ${m.prefill.runsTokPerSec.map((r) => r.toFixed(1)).join(', ')}; chunked ${m.chunkedPrefill.runsTokPerSec.map((r) => r.toFixed(1)).join(', ')}`).join(' | ')}`);
+  const runs = (list: TimedRun[]) => list.map((r) => `${r.tokPerSec.toFixed(1)} (CPU share ${r.cpuShare.toFixed(2)})`).join(', ');
+  lines.push(`Prefill runs, tok/s: ${result.models.map((m) => `${m.label}: one shot ${runs(m.prefill.runs)}; chunked ${runs(m.chunkedPrefill.runs)}`).join(' | ')}`);
+  lines.push('CPU share: the process\'s CPU time over wall time x cores; onnxruntime\'s threads spin, so near 1 means the run had the machine to itself, well below 1 that other work took cores (figures understated).');
   const ratios = result.models.flatMap((m) => {
     if (!m.peer) return [];
     const peer = LLAMA_CPP_REFERENCE[m.peer];

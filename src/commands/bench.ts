@@ -37,6 +37,7 @@ interface ModelFlags extends CommonFlags {
 interface EngineFlags extends CommonFlags {
   modelDir?: string;
   concurrency: number[];
+  rounds?: number;
   promptTokens: number;
   maxTokens?: number;
   baselineRequests?: number;
@@ -102,8 +103,9 @@ function engineBenchCommand(): Command {
     .description('the engine in its worker thread: decode tok/s at 1-8 streams, step overhead, main-thread event-loop lag, and the same requests through @huggingface/transformers')
     .option('--model-dir <dir>', 'model folder (default: the qwen3-4b int4 export in --cache)')
     .option('--concurrency <list>', 'comma-separated concurrent stream counts', parseCountList, [1, 2, 4, 8])
+    .option('--rounds <n>', 'times the sweep runs; each concurrency reports its best round (default 2, quick 1)', parsePositiveInt)
     .option('--prompt-tokens <n>', 'prompt length of every request', parsePositiveInt, 32)
-    .option('--max-tokens <n>', 'tokens each request generates (default 128, quick 24)', parsePositiveInt)
+    .option('--max-tokens <n>', 'tokens each request generates (default 96, quick 24)', parsePositiveInt)
     .option('--baseline-requests <n>', 'requests the transformers.js baseline runs one after another, 0 to skip (default: the largest concurrency; quick 2)', parseCount);
   return withCommonOptions(command).action(async (flags: EngineFlags) => {
     const quick = flags.quick === true;
@@ -112,8 +114,9 @@ function engineBenchCommand(): Command {
       modelDir,
       threads: flags.threads,
       concurrency: flags.concurrency,
+      rounds: flags.rounds ?? (quick ? 1 : 2),
       promptTokens: flags.promptTokens,
-      maxTokens: flags.maxTokens ?? (quick ? 24 : 128),
+      maxTokens: flags.maxTokens ?? (quick ? 24 : 96),
       warmupTokens: 8,
       baselineRequests: flags.baselineRequests ?? (quick ? 2 : Math.max(...flags.concurrency)),
       log: progress,
