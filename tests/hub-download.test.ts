@@ -8,6 +8,7 @@ import { readModelManifest } from '../src/model/model-manifest.js';
 import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
 import { loadTokenizer } from '../src/model/tokenizer/load-tokenizer.js';
 import { FakeHub } from './helpers/fake-hub.js';
+import { spawnServe, waitReady } from './helpers/serve-process.js';
 import { tinyModelDir } from './helpers/models.js';
 
 const SUBFOLDER = 'onnxruntime/cpu_and_mobile/cpu-int4-block-32';
@@ -79,5 +80,27 @@ describe('downloading a model folder from a hub (a local fake of the Hugging Fac
       downloadModel({ repo: 'test-org/tiny-qwen3', subfolder: 'docs', revision: 'main' }, { hubUrl: hub.url, cacheDir: join(work, 'cache2') }),
     ).rejects.toThrow(/test-org\/tiny-qwen3\/docs@main has no genai_config.json/);
     expect(hub.requests.slice(before).every((r) => r.includes('/tree/'))).toBe(true);
+  });
+
+  it("'serve --model owner/name/folder' downloads through HF_ENDPOINT into HF_HUB_CACHE and serves it under that name", async () => {
+    const ref = `test-org/tiny-qwen3/${SUBFOLDER}`;
+    const server = spawnServe(['--model', ref, '--port', '0'], { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(work, 'serve-cache') });
+    try {
+      const url = await server.url;
+      await waitReady(server);
+      const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
+      expect(models.data.map((m) => m.id)).toEqual([ref]);
+      const reply = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: ref, messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 }),
+      });
+      expect(reply.status).toBe(200);
+      expect(((await reply.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBeGreaterThan(0);
+      expect(server.stderr()).toContain(`fetching ${SUBFOLDER}/model.onnx`);
+    } finally {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
   });
 });

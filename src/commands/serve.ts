@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_BODY_BYTES } from '../api/app.js';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_MAX_SEQS, DEFAULT_PORT, startServer, type ServerHandle } from '../server.js';
+import { downloadModel } from '../model/hub/download-model.js';
+import { parseHubModelRef } from '../model/hub/model-ref.js';
 import { ensureBuiltInTinyModel, TINY_MODEL_BANNER } from './serve-tiny-model.js';
 
 interface ServeFlags {
@@ -35,7 +37,7 @@ function flag(flags: string, description: string): Option {
 export function serveCommand(): Command {
   return new Command('serve')
     .description('serve a Qwen3 ONNX model over an OpenAI-compatible HTTP API')
-    .addOption(flag('--model <dir>', 'model folder (genai layout); default: a built-in tiny random-weights test model'))
+    .addOption(flag('--model <dir|hub-ref>', 'model folder (genai layout), or a hub reference owner/name[/folder][@revision] downloaded into the Hugging Face cache; default: a built-in tiny random-weights test model'))
     .addOption(flag('--host <host>', 'address to listen on').default('127.0.0.1'))
     .addOption(flag('--port <n>', 'port to listen on (0: any free port)').argParser(parsePort).default(DEFAULT_PORT))
     .addOption(flag('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
@@ -56,10 +58,18 @@ export function serveCommand(): Command {
 async function runServe(flags: ServeFlags): Promise<void> {
   // An empty QWEN3_SERVE_MODEL counts as unset.
   let modelDir = flags.model || undefined;
+  let servedModelName = flags.servedModelName;
+  const hubRef = modelDir === undefined ? null : parseHubModelRef(modelDir);
   if (modelDir === undefined) {
     const tiny = ensureBuiltInTinyModel();
     modelDir = tiny.dir;
     process.stderr.write(`${TINY_MODEL_BANNER}${tiny.created ? ` (written now to ${tiny.dir})\n` : ` (from ${tiny.dir})\n`}\n`);
+  } else if (hubRef) {
+    // Clients name a hub model by its reference, as with vLLM; the cache folder's name means nothing to them.
+    servedModelName ??= modelDir.replace(/@.*$/, '');
+    modelDir = await downloadModel(hubRef, {
+      onFile: (path, size) => process.stderr.write(`qwen3-serve: fetching ${path} (${(size / 2 ** 20).toFixed(1)} MiB) unless cached\n`),
+    });
   }
   const server = await startServer({
     modelDir,
@@ -71,7 +81,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxModelLen: flags.maxModelLen,
     kvMemoryBytes: flags.kvMemory,
     apiKey: flags.apiKey,
-    servedModelName: flags.servedModelName,
+    servedModelName,
     maxWaiting: flags.maxWaiting,
     maxBodyBytes: flags.maxBodyBytes,
     drainTimeoutSeconds: flags.drainTimeout,
