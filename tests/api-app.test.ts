@@ -47,6 +47,7 @@ describe('the HTTP app without a loaded model', () => {
       const engine: GenerationEngine = {
         info: { contextLimit: 64, vocabSize: 151936 } as GenerationEngine['info'],
         inFlight: 0,
+        state: 'ready',
         submit: () => {
           throw new Error('these tests never reach the engine');
         },
@@ -68,6 +69,16 @@ describe('the HTTP app without a loaded model', () => {
       expect(refused.status).toBe(503);
       expect(await refused.json()).toMatchObject({ error: { type: 'service_unavailable', code: 'draining' } });
       expect((await app.request('/health')).status).toBe(200);
+    });
+
+    it('a loaded engine whose worker died makes the server unready', async () => {
+      const state = new ServingState();
+      state.markReady({ ...served, engine: { ...served.engine, state: 'failed' } });
+      const app = createApp({ state, logger: memoryLogger().logger });
+      const ready = await app.request('/ready');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'failed', model: 'tiny', error: 'the engine worker stopped' });
+      expect(await (await post(app, '/v1/chat/completions')).json()).toMatchObject({ error: { type: 'service_unavailable', code: 'model_unavailable' } });
     });
 
     it('an unexpected failure is a 500 in the envelope, logged with its cause, not leaked', async () => {

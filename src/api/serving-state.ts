@@ -4,7 +4,7 @@ import type { EngineClient } from '../engine/worker/engine-client.js';
 import type { Tokenizer } from '../model/tokenizer/tokenizer.js';
 
 /** The part of EngineClient the API uses (tests may hand in their own). */
-export type GenerationEngine = Pick<EngineClient, 'info' | 'submit' | 'inFlight'>;
+export type GenerationEngine = Pick<EngineClient, 'info' | 'submit' | 'inFlight' | 'state'>;
 
 /** Everything the routes need about the loaded model. */
 export interface ServedModel {
@@ -31,7 +31,9 @@ export class ServingState {
   private served: ServedModel | null = null;
   private failure: string | null = null;
 
+  /** A loaded engine whose worker has died (EngineClient state `failed`) is not ready either. */
   get phase(): ServingPhase {
+    if (this.currentPhase === 'ready' && this.served?.engine.state === 'failed') return 'failed';
     return this.currentPhase;
   }
 
@@ -41,6 +43,7 @@ export class ServingState {
   }
 
   get failureMessage(): string | null {
+    if (this.failure === null && this.phase === 'failed') return 'the engine worker stopped';
     return this.failure;
   }
 
@@ -61,14 +64,15 @@ export class ServingState {
 
   /** The model for a new piece of work, or the 503 that says why there is none. */
   acceptWork(): ServedModel {
-    if (this.currentPhase === 'ready' && this.served) return this.served;
+    const phase = this.phase;
+    if (phase === 'ready' && this.served) return this.served;
     const reasons: Record<Exclude<ServingPhase, 'ready'>, [string, string]> = {
       loading: ['the model is still loading; retry shortly', 'model_loading'],
       draining: ['the server is shutting down and accepts no new requests', 'draining'],
-      failed: [`the model failed to load: ${this.failure ?? 'unknown error'}`, 'model_load_failed'],
+      failed: [`the model is not available: ${this.failureMessage ?? 'unknown error'}`, 'model_unavailable'],
     };
-    const [message, code] = reasons[this.currentPhase === 'ready' ? 'loading' : this.currentPhase];
-    return throwUnavailable(message, code, this.currentPhase === 'loading' ? 5 : undefined);
+    const [message, code] = reasons[phase === 'ready' ? 'loading' : phase];
+    return throwUnavailable(message, code, phase === 'loading' ? 5 : undefined);
   }
 }
 
