@@ -28,6 +28,10 @@ export interface ServerConfig {
   kvMemoryBytes?: number;
   /** Requests that may wait beyond those running before new ones get 429. Default 4 x maxSeqs. */
   maxWaiting?: number;
+  /** Tokens per engine step (decodes + prefill chunks); default maxSeqs + maxPrefillChunk. */
+  maxNumBatchedTokens?: number;
+  /** Tokens per prefill chunk; default 64. */
+  maxPrefillChunk?: number;
   apiKey?: string;
   /** The `model` clients use. Default: the model folder's name. */
   servedModelName?: string;
@@ -169,6 +173,8 @@ async function loadModel(config: ServerConfig): Promise<{ engine: EngineClient; 
         maxSeqs: config.maxSeqs ?? DEFAULT_MAX_SEQS,
         maxModelLen: config.maxModelLen,
         kvMemoryBytes: config.kvMemoryBytes,
+        maxNumBatchedTokens: config.maxNumBatchedTokens,
+        maxPrefillChunk: config.maxPrefillChunk,
       },
       { maxWaiting: config.maxWaiting },
     ),
