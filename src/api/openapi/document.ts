@@ -14,6 +14,9 @@ import { components } from '../schemas/registry.js';
  * schemas/registry.ts) and the response schemas its routes are typed by. `qwen3-serve openapi`
  * writes it to the repository root; GET /openapi.yaml serves it; a test fails when the committed
  * file differs from what this builds.
+ *
+ * Every schema module is imported here, so the document never depends on which routes happen to
+ * be loaded: a new module of components must be added to these imports.
  */
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
