@@ -52,7 +52,8 @@ export function benchCommand(): Command {
   return new Command('bench')
     .description('speed benchmarks on the qwen3-4b-shaped models (see BENCHMARKS.md)')
     .addCommand(modelBenchCommand())
-    .addCommand(engineBenchCommand());
+    .addCommand(engineBenchCommand())
+    .addCommand(serveBenchCommand());
 }
 
 function withCommonOptions(command: Command): Command {
@@ -125,6 +126,91 @@ function engineBenchCommand(): Command {
   });
 }
 
+interface ServeFlags {
+  quick?: boolean;
+  cache: string;
+  threads?: number;
+  formats: FormatName[];
+  modelDir?: string[];
+  extendedModels: number;
+  out?: string;
+  concurrency?: number[];
+  inputTokens: number;
+  outputTokens: number;
+  baselineConcurrency?: number[];
+  rates?: number[];
+  poissonRequests?: number;
+  contractRequests?: number;
+  contractTokens?: [number, number];
+  contractOutputTokens: number;
+  prefillSettings?: { chunk: number; budget?: number }[];
+  transformersRequests?: number;
+  maxSeqs: number;
+  maxWaiting: number;
+  goodput: { ttftMs?: number; tpotMs?: number; e2eMs?: number };
+}
+
+function serveBenchCommand(): Command {
+  return new Command('serve')
+    .description(
+      "the HTTP server under load (vLLM bench serve's metrics): concurrency sweep, Poisson arrivals, long contract prompts, llama.cpp's 8 x 113/64 workload; " +
+        'baselines: the same server with --max-seqs 1 and transformers.js one request at a time; writes results.json, report.md and PNG plots',
+    )
+    .option('--quick', 'small counts: a run of a few minutes that checks the path, not the final figures')
+    .option('--cache <dir>', 'where benchmark models are exported and reused', DEFAULT_MODEL_CACHE)
+    .option('--threads <n>', "onnxruntime intra-op threads (default: onnxruntime's, one per core)", parsePositiveInt)
+    .addOption(new Option('--formats <list>', 'weight formats of the qwen3-4b preset').default(['int4', 'int8'], 'int4,int8').argParser(parseFormats))
+    .option('--model-dir <dir...>', 'serve these model folders instead of the exported presets')
+    .option('--extended-models <n>', 'how many of the models (the first ones) also run the Poisson, contract and prefill-setting scenarios', parseCount, 1)
+    .option('--out <dir>', 'results folder (default results/serve-<time>)')
+    .option('--concurrency <list>', 'concurrency sweep (default 1,2,4,8,16; quick 1,4)', parseCountList)
+    .option('--input-tokens <n>', "prompt tokens of the sweep's random prompts (113: llama.cpp's workload)", parsePositiveInt, 113)
+    .option('--output-tokens <n>', "output tokens of the sweep's requests (64: llama.cpp's workload)", parsePositiveInt, 64)
+    .option('--baseline-concurrency <list>', 'sweep levels also run on the server with batching off, --max-seqs 1 (default 8; quick 4)', parseCountList)
+    .option('--rates <list>', 'Poisson request rates, requests/s (default 0.1; quick 0.5)', parseRateList)
+    .option('--poisson-requests <n>', 'requests per Poisson rate (default 6; quick 3)', parsePositiveInt)
+    .option('--contract-requests <n>', 'contract summarisation requests, 0 to skip (default 2; quick 1)', parseCount)
+    .option('--contract-tokens <min-max>', 'contract prompt lengths (default 1024-2048; quick 256-512)', parseRange)
+    .option('--contract-output-tokens <n>', 'output tokens of a contract summary', parsePositiveInt, 32)
+    .option('--prefill-settings <list>', 'prefill chunk[:step budget] settings tried on the peer workload (default 128,256; quick 128)', parsePrefillSettings)
+    .option('--transformers-requests <n>', 'requests the transformers.js baseline runs one after another, 0 to skip (default 2; quick 1)', parseCount)
+    .option('--max-seqs <n>', 'KV rows of the batching server', parsePositiveInt, 8)
+    .option('--max-waiting <n>', 'queue of every server beyond its running requests (large: no benchmark request is refused)', parsePositiveInt, 64)
+    .option('--goodput <slo>', "vLLM's goodput SLOs in ms, e.g. ttft:21000,tpot:1000 (keys ttft, tpot, e2el)", parseGoodput, { ttftMs: 21000, tpotMs: 1000 })
+    .action(async (flags: ServeFlags) => {
+      // Loaded here: the serving benchmark's client and plotting packages are development dependencies.
+      const { runServeBench } = await import('../../loadtest/serve/serve-bench.js');
+      const { writeServeBenchOutputs } = await import('../../loadtest/serve/serve-bench-output.js');
+      const quick = flags.quick === true;
+      const models = flags.modelDir
+        ? flags.modelDir.map((dir, i) => ({ label: dir, dir, extended: i < flags.extendedModels }))
+        : flags.formats.map((format, i) => ({
+            label: `qwen3-4b ${format} block ${FORMATS[format].blockSize}`,
+            dir: ensureBenchModel(benchModel(format), flags.cache, progress),
+            extended: i < flags.extendedModels,
+          }));
+      const [minTokens, maxTokens] = flags.contractTokens ?? (quick ? [256, 512] : [1024, 2048]);
+      const concurrency = flags.concurrency ?? (quick ? [1, 4] : [1, 2, 4, 8, 16]);
+      const result = await runServeBench({
+        models,
+        threads: flags.threads,
+        maxSeqs: flags.maxSeqs,
+        maxWaiting: flags.maxWaiting,
+        sweep: { concurrency, inputTokens: flags.inputTokens, outputTokens: flags.outputTokens, minRequests: 2 },
+        noBatchingConcurrency: flags.baselineConcurrency ?? (quick ? [4] : [8]),
+        poisson: { rates: flags.rates ?? (quick ? [0.5] : [0.1]), requests: flags.poissonRequests ?? (quick ? 3 : 6) },
+        contract: { requests: flags.contractRequests ?? (quick ? 1 : 2), minTokens, maxTokens, outputTokens: flags.contractOutputTokens, concurrency: 2 },
+        prefillSettings: flags.prefillSettings ?? (quick ? [{ chunk: 128 }] : [{ chunk: 128 }, { chunk: 256 }]),
+        transformersRequests: flags.transformersRequests ?? (quick ? 1 : 2),
+        slo: flags.goodput,
+        log: progress,
+      });
+      const dir = flags.out ?? join('results', `serve-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      const files = await writeServeBenchOutputs(result, dir, `qwen3-serve bench serve ${process.argv.slice(4).join(' ')}`.trim());
+      process.stdout.write(`${files.report}\nResults: ${files.dir} (results.json, report.md, ${files.charts.length} PNG plots)\n`);
+    });
+}
+
 function progress(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
@@ -151,6 +237,41 @@ function parseCount(value: string): number {
 
 function parseCountList(value: string): number[] {
   return value.split(',').map((part) => parsePositiveInt(part.trim()));
+}
+
+function parseRateList(value: string): number[] {
+  return value.split(',').map((part) => {
+    const rate = Number(part.trim());
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new InvalidArgumentError('expected positive request rates, e.g. 0.05,0.1');
+    return rate;
+  });
+}
+
+function parseRange(value: string): [number, number] {
+  const match = /^(\d+)-(\d+)$/.exec(value.trim());
+  if (!match || Number(match[1]) < 1 || Number(match[1]) > Number(match[2])) throw new InvalidArgumentError('expected MIN-MAX, e.g. 1024-2048');
+  return [Number(match[1]), Number(match[2])];
+}
+
+/** `128,256:512`: prefill chunks, each with an optional step token budget. */
+function parsePrefillSettings(value: string): { chunk: number; budget?: number }[] {
+  return value.split(',').map((part) => {
+    const [chunk, budget] = part.trim().split(':');
+    return budget === undefined ? { chunk: parsePositiveInt(chunk) } : { chunk: parsePositiveInt(chunk), budget: parsePositiveInt(budget) };
+  });
+}
+
+/** vLLM's --goodput syntax: `ttft:MS,tpot:MS,e2el:MS`, any subset. */
+function parseGoodput(value: string): { ttftMs?: number; tpotMs?: number; e2eMs?: number } {
+  const keys = { ttft: 'ttftMs', tpot: 'tpotMs', e2el: 'e2eMs' } as const;
+  const slo: { ttftMs?: number; tpotMs?: number; e2eMs?: number } = {};
+  for (const part of value.split(',')) {
+    const [key, ms] = part.trim().split(':');
+    const limit = Number(ms);
+    if (!Object.hasOwn(keys, key) || !(limit > 0)) throw new InvalidArgumentError('expected e.g. ttft:21000,tpot:1000 (keys ttft, tpot, e2el; values in ms)');
+    slo[keys[key as keyof typeof keys]] = limit;
+  }
+  return slo;
 }
 
 function parseFormats(value: string): FormatName[] {
