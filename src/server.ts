@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { ServerMetrics } from '../exporter/index.js';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from './api/app.js';
 import type { HttpObserver, MetricsRenderer } from './api/observability.js';
+import { BatchService } from './batch/batch-service.js';
 import { ServingState, type ServedModel } from './api/serving-state.js';
 import type { SamplingParams } from './engine/sampling/sampling-params.js';
 import { EngineClient } from './engine/worker/engine-client.js';
@@ -48,6 +49,21 @@ export interface ServerConfig {
   observer?: HttpObserver;
   metrics?: MetricsRenderer;
   onEngineReady?: (engine: EngineClient) => void;
+  /**
+   * Where the Files and Batch API keep their SQLite database and files (`serve --data-dir`,
+   * default ./data there). Unset: no /v1/files or /v1/batches routes.
+   */
+  dataDir?: string;
+  /** Largest file upload, in bytes. Default 200 MiB. */
+  maxFileBytes?: number;
+  /** Most requests in one batch file. Default 50,000. */
+  maxBatchLines?: number;
+  /**
+   * Batch lines in flight at once. Default maxSeqs: enough to keep every KV row busy; the
+   * engine's admission limit is raised by this much, so interactive requests are never refused
+   * (429) for room a batch holds.
+   */
+  batchConcurrency?: number;
 }
 
 export interface ServerHandle {
@@ -68,6 +84,8 @@ export interface ServerHandle {
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_MAX_SEQS = 8;
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 30;
+/** EngineClient's default admission queue (requests waiting beyond those running), per KV row. */
+const DEFAULT_WAITING_PER_SEQ = 4;
 /** After the engine has drained, responses get this long to flush before connections are cut. */
 const RESPONSE_FLUSH_GRACE_MS = 2000;
 
@@ -82,6 +100,19 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
   // Prometheus metrics unless the caller brings its own hooks (tests do).
   const ownMetrics = config.observer || config.metrics ? null : new ServerMetrics({ modelName: servedModelName(config), logger });
   void ownMetrics?.start();
+  const batches =
+    config.dataDir === undefined
+      ? null
+      : new BatchService({
+          dataDir: config.dataDir,
+          maxFileBytes: config.maxFileBytes,
+          maxLines: config.maxBatchLines,
+          maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+          modelName: servedModelName(config),
+          concurrency: batchConcurrency(config),
+          apiKey: config.apiKey,
+          logger,
+        });
   const app = createApp({
     state,
     logger,
@@ -90,6 +121,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
     logPrompts: config.logPrompts,
     observer: config.observer ?? ownMetrics ?? undefined,
     metrics: config.metrics ?? ownMetrics ?? undefined,
+    batch: batches?.jobs,
   });
   const server = await listen(app.fetch, config.host ?? '127.0.0.1', config.port ?? DEFAULT_PORT);
   const { address: host, port } = server.address() as AddressInfo;
@@ -97,12 +129,13 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
   logger.info({ url, model: config.modelDir }, 'listening; loading the model');
 
   let engine: EngineClient | null = null;
-  const ready = loadModel(config).then(
+  const ready = loadModel(config, batches ? batchConcurrency(config) : 0).then(
     (loaded) => {
       engine = loaded.engine;
       state.markReady(loaded.served);
       ownMetrics?.attachEngine(loaded.engine);
       config.onEngineReady?.(loaded.engine);
+      batches?.start(app);
       const info = loaded.engine.info;
       logger.info(
         { model: loaded.served.name, device: info.device, maxSeqs: info.maxSeqs, contextLimit: info.contextLimit, loadSeconds: Number(info.loadSeconds.toFixed(2)) },
@@ -122,9 +155,12 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
   const stop = (timeoutSeconds: number) => {
     stopped ??= (async () => {
       state.markDraining();
+      // Batch lines stop now; those running finish within the engine's drain or stay pending.
+      const batchesStopped = batches?.stop();
       const deadline = Date.now() + timeoutSeconds * 1000;
       await ready.catch(() => {});
       if (engine) await engine.drain(Math.max(0, deadline - Date.now()));
+      await batchesStopped;
       await closeHttp(server, timeoutSeconds > 0 ? RESPONSE_FLUSH_GRACE_MS : 0);
       ownMetrics?.close();
       logger.info('stopped');
@@ -162,8 +198,19 @@ async function closeHttp(server: ServerType, graceMs: number): Promise<void> {
   clearTimeout(timer);
 }
 
-async function loadModel(config: ServerConfig): Promise<{ engine: EngineClient; served: ServedModel }> {
+/** Batch lines in flight at once: --batch-concurrency, default one per KV row. */
+function batchConcurrency(config: ServerConfig): number {
+  return config.batchConcurrency ?? config.maxSeqs ?? DEFAULT_MAX_SEQS;
+}
+
+/**
+ * The engine worker and the main thread's tokenizer, loaded together. `batchSlots` (the batch
+ * executor's concurrency) is added to the admission queue, so the room interactive requests have
+ * before a 429 is the same with or without a batch running.
+ */
+export async function loadModel(config: ServerConfig, batchSlots = 0): Promise<{ engine: EngineClient; served: ServedModel }> {
   const manifest = readModelManifest(config.modelDir);
+  const maxSeqs = config.maxSeqs ?? DEFAULT_MAX_SEQS;
   const [engineResult, tokenizerResult] = await Promise.allSettled([
     EngineClient.start(
       {

@@ -1,14 +1,17 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
+import type { BatchJobs } from '../batch/batch-jobs.js';
 import { ServeError } from '../errors.js';
 import { requireApiKey } from './http/api-key.js';
 import type { AppEnv } from './http/app-env.js';
 import { asServeError, errorResponse } from './http/error-response.js';
 import { exchangeLog } from './http/exchange-log.js';
 import type { HttpObserver, MetricsRenderer } from './observability.js';
+import { registerBatches } from './routes/batches.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
 import { registerCompletions } from './routes/completions.js';
+import { FILES_PATH, registerFiles } from './routes/files.js';
 import { registerHealth } from './routes/health.js';
 import { registerInstruct } from './routes/instruct.js';
 import { registerMetrics } from './routes/metrics.js';
@@ -30,7 +33,12 @@ export interface AppOptions {
   logPrompts?: boolean;
   observer?: HttpObserver;
   metrics?: MetricsRenderer;
+  /** The Files and Batch API over a data directory; without it those routes are 404. */
+  batch?: BatchJobs;
 }
+
+/** Multipart framing around an uploaded file, allowed beyond the file size limit. */
+const UPLOAD_FRAMING_BYTES = 64 * 1024;
 
 /** Routes that need the API key when one is configured. */
 const KEYED_PATHS = ['/v1/*', '/tokenize', '/detokenize'];
@@ -50,15 +58,17 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const keyCheck = requireApiKey(options.apiKey);
     for (const path of KEYED_PATHS) app.use(path, keyCheck);
   }
-  app.use(
-    '*',
+  const limitBody = (maxSize: number, what: string) =>
     bodyLimit({
-      maxSize: maxBodyBytes,
+      maxSize,
       onError: () => {
-        throw new ServeError('request_too_large', `the request body is larger than ${maxBodyBytes} bytes`, { code: 'body_too_large' });
+        throw new ServeError('request_too_large', `the ${what} is larger than ${maxSize} bytes`, { code: 'body_too_large' });
       },
-    }),
-  );
+    });
+  const requestLimit = limitBody(maxBodyBytes, 'request body');
+  // File uploads have their own, larger limit (--max-file-bytes); the route checks the file itself.
+  const uploadLimit = options.batch ? limitBody(options.batch.limits.maxFileBytes + UPLOAD_FRAMING_BYTES, 'upload') : requestLimit;
+  app.use('*', (c, next) => (c.req.method === 'POST' && c.req.path === FILES_PATH ? uploadLimit : requestLimit)(c, next));
 
   registerHealth(app, routeOptions);
   registerModels(app, routeOptions);
@@ -66,6 +76,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   registerCompletions(app, routeOptions);
   registerInstruct(app, routeOptions);
   registerTokenize(app, routeOptions);
+  if (options.batch) {
+    registerFiles(app, options.batch);
+    registerBatches(app, options.batch);
+  }
   registerMetrics(app, options.metrics);
   registerOpenApi(app);
 

@@ -1,5 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_BODY_BYTES } from '../api/app.js';
+import { DEFAULT_MAX_FILE_BYTES } from '../batch/batch-jobs.js';
+import { DEFAULT_MAX_BATCH_LINES } from '../batch/input/parse-batch-input.js';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_MAX_SEQS, DEFAULT_PORT, startServer, type ServerHandle } from '../server.js';
 import { downloadModel } from '../model/hub/download-model.js';
 import { parseHubModelRef } from '../model/hub/model-ref.js';
@@ -22,6 +24,10 @@ interface ServeFlags {
   maxBodyBytes: number;
   drainTimeout: number;
   logPrompts?: boolean;
+  dataDir: string;
+  maxFileBytes: number;
+  maxBatchLines: number;
+  batchConcurrency?: number;
 }
 
 /** Each flag and its environment variable: QWEN3_SERVE_ + the flag in capitals. */
@@ -55,6 +61,10 @@ export function serveCommand(): Command {
     .addOption(flag('--max-body-bytes <bytes>', 'largest request body, e.g. 4MiB').argParser(parseByteSize).default(DEFAULT_MAX_BODY_BYTES))
     .addOption(flag('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may finish').argParser(parseNonNegativeNumber).default(DEFAULT_DRAIN_TIMEOUT_SECONDS))
     .addOption(flag('--log-prompts', 'log prompts and outputs with each request (default: counts and timings only)'))
+    .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files').default('./data'))
+    .addOption(flag('--max-file-bytes <bytes>', 'largest file upload (/v1/files), e.g. 200MiB').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES))
+    .addOption(flag('--max-batch-lines <n>', 'most requests in one batch file').argParser(parsePositiveInt).default(DEFAULT_MAX_BATCH_LINES))
+    .addOption(flag('--batch-concurrency <n>', 'batch lines in flight at once (default: max-seqs)').argParser(parsePositiveInt))
     .addHelpText('after', '\nEvery flag can also be set by its environment variable, e.g. QWEN3_SERVE_PORT=9000.')
     .action((flags: ServeFlags) => runServe(flags));
 }
@@ -92,6 +102,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxBodyBytes: flags.maxBodyBytes,
     drainTimeoutSeconds: flags.drainTimeout,
     logPrompts: flags.logPrompts ?? false,
+    dataDir: flags.dataDir,
+    maxFileBytes: flags.maxFileBytes,
+    maxBatchLines: flags.maxBatchLines,
+    batchConcurrency: flags.batchConcurrency,
   });
   stopOnSignals(server);
   try {

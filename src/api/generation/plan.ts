@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ServeError, invalidParam } from '../../errors.js';
-import type { GenerationRequest } from '../../engine/generation.js';
+import type { GenerationRequest, RequestPriority } from '../../engine/generation.js';
 import { parseSamplingParams, type SamplingFields } from '../../engine/sampling/sampling-params.js';
 import type { ServedModel } from '../serving-state.js';
 
@@ -15,6 +15,8 @@ export interface GenerationInput {
   n?: number | null;
   stop?: string | string[] | null;
   sampling: SamplingFields;
+  /** Default interactive; batch lines come in-process at `batch` (see InProcessBindings). */
+  priority?: RequestPriority;
 }
 
 /**
@@ -58,7 +60,7 @@ export function planGeneration(model: ServedModel, input: GenerationInput): Gene
     n: input.n ?? 1,
     maxTokens,
     stop: stop.filter((s) => s.length > 0),
-    priority: 'interactive',
+    priority: input.priority ?? 'interactive',
     arrivalTime: Date.now(),
   };
 }

@@ -1,8 +1,10 @@
 import { OpenApiBuilder, type OpenAPIObject, type OperationObject, type ResponsesObject, type SchemaObject } from 'openapi3-ts/oas31';
 import { z } from 'zod';
 import { MAX_TOP_LOGPROBS } from '../../engine/sampling/sampling-params.js';
+import '../schemas/batches.js';
 import '../schemas/chat.js';
 import '../schemas/completions.js';
+import '../schemas/files.js';
 import '../schemas/health.js';
 import '../schemas/instruct.js';
 import '../schemas/models.js';
@@ -39,8 +41,8 @@ function errorResponses(statuses: number[]): ResponsesObject {
   const descriptions: Record<number, string> = {
     400: 'Invalid request: malformed JSON, an unsupported parameter (code unsupported_parameter), a value out of range (invalid_value), or prompt + max_tokens beyond the context (context_length_exceeded).',
     401: 'An API key is configured and the request has none (missing_api_key) or a wrong one (invalid_api_key).',
-    404: 'Unknown model (model_not_found).',
-    413: 'The request body is larger than the configured limit (--max-body-bytes).',
+    404: 'Unknown model (model_not_found), file (file_not_found) or batch (batch_not_found).',
+    413: 'The request body is larger than the configured limit (--max-body-bytes; for uploads --max-file-bytes).',
     429: 'The admission queue is full (queue_full); retry after Retry-After seconds.',
     503: 'The model is still loading (model_loading), the server is draining (draining), or the model failed to load.',
   };
@@ -129,6 +131,7 @@ export function buildOpenApiDocument(): OpenAPIObject {
       ...KEYED,
     },
   });
+  addBatchPaths(builder);
   builder.addPath('/tokenize', { post: { ...jsonOperation('Tokenize text or a chat', 'TokenizeResponse', { request: 'TokenizeRequest', errors: [400, 401, 404, 413, 503] }), ...KEYED } });
   builder.addPath('/detokenize', { post: { ...jsonOperation('Token ids to text', 'DetokenizeResponse', { request: 'DetokenizeRequest', errors: [400, 401, 404, 413, 503] }), ...KEYED } });
   builder.addPath('/health', { get: jsonOperation('Liveness', 'Health') });
@@ -151,6 +154,71 @@ export function buildOpenApiDocument(): OpenAPIObject {
     get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/yaml': { schema: { type: 'string' } } } } } },
   });
   return builder.getSpec();
+}
+
+const idParameter = (name: string) => ({ name, in: 'path' as const, required: true, schema: { type: 'string' as const } });
+
+/** The Files and Batch API (served when the server has a data directory, as `serve` always does). */
+function addBatchPaths(builder: OpenApiBuilder): void {
+  builder.addPath('/v1/files', {
+    post: {
+      summary: 'Upload a batch input file',
+      description: 'multipart/form-data with `file` (JSONL of BatchRequestInput lines) and `purpose=batch`. Every line is validated; a bad file is a 400 whose message starts with `line N:` and says why.',
+      requestBody: { required: true, content: { 'multipart/form-data': { schema: ref('FileUploadRequest') } } },
+      responses: { '200': { description: 'The stored file.', content: { 'application/json': { schema: ref('FileObject') } } }, ...errorResponses([400, 401, 413, 503]) },
+      ...KEYED,
+    },
+    get: {
+      ...jsonOperation('List files', 'FileList', { errors: [400, 401] }),
+      parameters: [
+        { name: 'purpose', in: 'query', schema: { type: 'string' } },
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 } },
+        { name: 'order', in: 'query', schema: { type: 'string', enum: ['asc', 'desc'], default: 'desc' } },
+        { name: 'after', in: 'query', schema: { type: 'string' }, description: 'A file id: list the files after it.' },
+      ],
+      ...KEYED,
+    },
+  });
+  builder.addPath('/v1/files/{file_id}', {
+    get: { ...jsonOperation('A file', 'FileObject', { errors: [401, 404] }), parameters: [idParameter('file_id')], ...KEYED },
+    delete: { ...jsonOperation('Delete a file', 'FileDeleted', { errors: [401, 404] }), parameters: [idParameter('file_id')], ...KEYED },
+  });
+  builder.addPath('/v1/files/{file_id}/content', {
+    get: {
+      summary: "A file's bytes",
+      description: 'For batch output and error files: JSONL of BatchRequestOutput lines, in input order.',
+      parameters: [idParameter('file_id')],
+      responses: {
+        '200': { description: 'The file.', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
+        ...errorResponses([401, 404]),
+      },
+      ...KEYED,
+    },
+  });
+  builder.addPath('/v1/batches', {
+    post: { ...jsonOperation('Create a batch', 'Batch', { request: 'BatchCreateRequest', errors: [400, 401, 404, 413] }), ...KEYED },
+    get: {
+      ...jsonOperation('List batches, newest first', 'BatchList', { errors: [400, 401] }),
+      parameters: [
+        { name: 'after', in: 'query', schema: { type: 'string' }, description: 'A batch id: list the batches after it.' },
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+      ],
+      ...KEYED,
+    },
+  });
+  builder.addPath('/v1/batches/{batch_id}', {
+    get: { ...jsonOperation('A batch', 'Batch', { errors: [401, 404] }), parameters: [idParameter('batch_id')], ...KEYED },
+  });
+  builder.addPath('/v1/batches/{batch_id}/cancel', {
+    post: {
+      ...jsonOperation('Cancel a batch', 'Batch', {
+        errors: [400, 401, 404],
+        description: 'Validating or in-progress batches turn cancelling, then cancelled; answers already made are kept in the output file, the other lines are in the error file with code batch_cancelled.',
+      }),
+      parameters: [idParameter('batch_id')],
+      ...KEYED,
+    },
+  });
 }
 
 export function openApiYaml(): string {

@@ -34,6 +34,7 @@ export function registerChatCompletions(app: Hono<AppEnv>, options: RouteOptions
       n: body.n,
       stop: body.stop,
       sampling: body,
+      priority: c.env?.priority,
     });
     exchange.promptTokens = request.promptTokenIds.length;
     const { events, abort } = startGeneration(model, request, c.req.raw.signal);

@@ -37,6 +37,7 @@ export function registerCompletions(app: Hono<AppEnv>, options: RouteOptions): v
       n: body.n,
       stop: body.stop,
       sampling: { ...body, logprobs: wantsLogprobs, top_logprobs: body.logprobs ?? 0 },
+      priority: c.env?.priority,
     });
     exchange.promptTokens = request.promptTokenIds.length;
     const { events, abort } = startGeneration(model, request, c.req.raw.signal);

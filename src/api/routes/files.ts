@@ -1,0 +1,56 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { Hono } from 'hono';
+import type { BatchJobs } from '../../batch/batch-jobs.js';
+import type { StoredFile } from '../../batch/storage/file-store.js';
+import type { AppEnv } from '../http/app-env.js';
+import { FileListQuery, FileUploadRequest, type FileDeleted, type FileList, type FileObject } from '../schemas/files.js';
+import { parseValue } from '../validation/parse-value.js';
+
+export const FILES_PATH = '/v1/files';
+
+/** POST/GET /v1/files, GET/DELETE /v1/files/{id}, GET /v1/files/{id}/content: OpenAI's Files API for batch input and output. */
+export function registerFiles(app: Hono<AppEnv>, jobs: BatchJobs): void {
+  app.post(FILES_PATH, async (c) => {
+    const form = parseValue(FileUploadRequest, await c.req.parseBody());
+    const content = new Uint8Array(await form.file.arrayBuffer());
+    return c.json(fileObject(await jobs.uploadFile(form.file.name, content)));
+  });
+
+  app.get(FILES_PATH, (c) => {
+    const query = parseValue(FileListQuery, c.req.query());
+    const { files, hasMore } = jobs.listFiles(query);
+    const list: FileList = { object: 'list', data: files.map(fileObject), first_id: files[0]?.id ?? null, last_id: files.at(-1)?.id ?? null, has_more: hasMore };
+    return c.json(list);
+  });
+
+  app.get(`${FILES_PATH}/:id`, (c) => c.json(fileObject(jobs.getFile(c.req.param('id')))));
+
+  app.get(`${FILES_PATH}/:id/content`, (c) => {
+    const { file, path } = jobs.fileContent(c.req.param('id'));
+    // Streamed from disk: a large output file is never held in memory.
+    const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+    return new Response(body, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(file.bytes) } });
+  });
+
+  app.delete(`${FILES_PATH}/:id`, (c) => {
+    const id = c.req.param('id');
+    jobs.deleteFile(id);
+    const deleted: FileDeleted = { id, object: 'file', deleted: true };
+    return c.json(deleted);
+  });
+}
+
+function fileObject(file: StoredFile): FileObject {
+  return {
+    id: file.id,
+    object: 'file',
+    bytes: file.bytes,
+    created_at: file.createdAt,
+    filename: file.filename,
+    purpose: file.purpose,
+    status: 'processed',
+    status_details: null,
+    expires_at: null,
+  };
+}

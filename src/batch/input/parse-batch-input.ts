@@ -1,0 +1,91 @@
+import type { z } from 'zod';
+import { ServeError } from '../../errors.js';
+import { BatchRequestInput } from '../../api/schemas/batches.js';
+import { ChatCompletionRequest } from '../../api/schemas/chat.js';
+import { CompletionRequest } from '../../api/schemas/completions.js';
+import { issueToError } from '../../api/validation/issue-to-error.js';
+import type { BatchEndpoint } from '../batch-endpoints.js';
+import type { BatchLineInput } from '../storage/batch-store.js';
+
+export interface BatchInputLimits {
+  /** Most requests in one file. */
+  maxLines: number;
+  /** Largest request body of one line, in bytes: the HTTP endpoints' own body limit. */
+  maxBodyBytes: number;
+}
+
+/** OpenAI's limit on requests per batch. */
+export const DEFAULT_MAX_BATCH_LINES = 50_000;
+
+/** The request schema of each endpoint: the very schema its route validates HTTP bodies with. */
+const BODY_SCHEMAS: Record<BatchEndpoint, z.ZodType> = {
+  '/v1/chat/completions': ChatCompletionRequest,
+  '/v1/completions': CompletionRequest,
+};
+
+/** A bad input file: a 400 whose message starts with the line at fault (1-based), when there is one. */
+export class BatchInputError extends ServeError {
+  constructor(
+    readonly line: number | null,
+    cause: ServeError,
+  ) {
+    super('invalid_request_error', line === null ? cause.message : `line ${line}: ${cause.message}`, { param: 'file', code: cause.code });
+  }
+}
+
+const fault = (line: number | null, message: string, code: string) => new BatchInputError(line, new ServeError('invalid_request_error', message, { code }));
+
+/**
+ * Checks a batch input file and returns its requests. Each non-blank line must be a JSON object
+ * `{custom_id, method: "POST", url, body}` (BatchRequestInput) with a custom_id no earlier line
+ * used, and a body its url's request schema accepts, not streamed and within the body limit.
+ * The first fault is thrown as a BatchInputError naming the line and the reason.
+ */
+export function parseBatchInput(content: Uint8Array, limits: BatchInputLimits): BatchLineInput[] {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(content);
+  } catch {
+    throw fault(null, 'the file is not valid UTF-8 text', 'invalid_file');
+  }
+  const lines: BatchLineInput[] = [];
+  const firstLineOf = new Map<string, number>();
+  const rows = text.split('\n');
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i].endsWith('\r') ? rows[i].slice(0, -1) : rows[i];
+    if (row.trim() === '') continue;
+    const lineNumber = i + 1;
+    if (lines.length === limits.maxLines) throw fault(lineNumber, `the file has more than ${limits.maxLines} requests`, 'too_many_requests');
+    const line = parseLine(row, lineNumber, limits);
+    const earlier = firstLineOf.get(line.customId);
+    if (earlier !== undefined) throw fault(lineNumber, `custom_id '${line.customId}' is already used on line ${earlier}`, 'duplicate_custom_id');
+    firstLineOf.set(line.customId, lineNumber);
+    lines.push(line);
+  }
+  if (lines.length === 0) throw fault(null, 'the file has no requests', 'empty_file');
+  return lines;
+}
+
+function parseLine(row: string, lineNumber: number, limits: BatchInputLimits): BatchLineInput {
+  let value: unknown;
+  try {
+    value = JSON.parse(row);
+  } catch (err) {
+    throw fault(lineNumber, `not valid JSON: ${(err as Error).message}`, 'invalid_json');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fault(lineNumber, 'a line must be a JSON object', 'invalid_json');
+  const envelope = BatchRequestInput.safeParse(value);
+  if (!envelope.success) throw new BatchInputError(lineNumber, issueToError(envelope.error.issues[0]));
+  const { custom_id: customId, url, body } = envelope.data;
+  const checked = BODY_SCHEMAS[url].safeParse(body);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new BatchInputError(lineNumber, issueToError({ ...issue, path: ['body', ...issue.path] }));
+  }
+  if (body.stream === true) throw fault(lineNumber, 'body.stream: streaming is not supported in a batch; leave stream out or false', 'unsupported_parameter');
+  // The raw body (not the schema's output) is what runs: the route parses and defaults it itself.
+  const bodyText = JSON.stringify(body);
+  const bytes = Buffer.byteLength(bodyText, 'utf8');
+  if (bytes > limits.maxBodyBytes) throw fault(lineNumber, `body is ${bytes} bytes, more than the ${limits.maxBodyBytes}-byte request limit`, 'body_too_large');
+  return { lineNumber, customId, url, body: bodyText };
+}
