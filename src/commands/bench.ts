@@ -53,7 +53,8 @@ export function benchCommand(): Command {
     .description('speed benchmarks on the qwen3-4b-shaped models (see BENCHMARKS.md)')
     .addCommand(modelBenchCommand())
     .addCommand(engineBenchCommand())
-    .addCommand(serveBenchCommand());
+    .addCommand(serveBenchCommand())
+    .addCommand(httpLoadCommand());
 }
 
 function withCommonOptions(command: Command): Command {
@@ -209,6 +210,40 @@ function serveBenchCommand(): Command {
       const files = await writeServeBenchOutputs(result, dir, `qwen3-serve bench serve ${process.argv.slice(4).join(' ')}`.trim());
       process.stdout.write(`${files.report}\nResults: ${files.dir} (results.json, report.md, ${files.charts.length} PNG plots)\n`);
     });
+}
+
+interface HttpFlags {
+  quick?: boolean;
+  cache: string;
+  threads?: number;
+  json?: string;
+  modelDir?: string;
+  maxSeqs: number;
+  maxWaiting: number;
+  connections: number;
+}
+
+function httpLoadCommand(): Command {
+  const command = new Command('http')
+    .description('HTTP robustness under autocannon on 127.0.0.1: overload (429 + Retry-After, no 5xx, flat memory), cheap requests while generating, mid-stream disconnects (no slot leak)')
+    .option('--model-dir <dir>', 'model folder (default: the qwen3-4b int4 export in --cache)')
+    .option('--max-seqs <n>', "the server's KV rows (small, so the queue is easy to overflow)", parsePositiveInt, 2)
+    .option('--max-waiting <n>', "the server's queue beyond the running requests", parseCount, 2)
+    .option('--connections <n>', 'concurrent connections of the overload', parsePositiveInt, 64);
+  return withCommonOptions(command).action(async (flags: HttpFlags) => {
+    const { runHttpLoad } = await import('../../loadtest/http/http-load.js');
+    const { formatHttpLoad } = await import('../../loadtest/http/http-load-report.js');
+    const quick = flags.quick === true;
+    const modelDir = flags.modelDir ?? ensureBenchModel(benchModel('int4'), flags.cache, progress);
+    const result = await runHttpLoad({
+      server: { modelDir, maxSeqs: flags.maxSeqs, maxWaiting: flags.maxWaiting, threads: flags.threads },
+      overload: { connections: flags.connections, amount: quick ? 500 : 5000, maxSeconds: quick ? 30 : 90, promptTokens: 8, maxTokens: 4 },
+      cheap: { connections: 4, amount: quick ? 200 : 1000, maxSeconds: 20, generation: { streams: flags.maxSeqs, promptTokens: 16, maxTokens: quick ? 8 : 16 } },
+      disconnects: { requests: quick ? 4 : 16, concurrency: flags.maxSeqs, abortAfterChunks: 1, promptTokens: 16, maxTokens: 512, settleSeconds: 60 },
+      log: progress,
+    });
+    report('http', formatHttpLoad(result), result, flags.json);
+  });
 }
 
 function progress(line: string): void {
