@@ -34,8 +34,9 @@ describe('memory collectors', () => {
     const buffer = Buffer.alloc(64 * 1024 * 1024, 1); // filled, so its pages are resident
     const after = await read();
     const grew = (name: string) => sampleValue(after, name, MODEL) - sampleValue(before, name, MODEL);
-    expect(grew('qwen3_serve_array_buffers_bytes')).toBeGreaterThanOrEqual(buffer.length);
-    expect(grew('qwen3_serve_external_memory_bytes')).toBeGreaterThanOrEqual(buffer.length);
+    // Within 10%: a garbage collection between the two reads may free other, smaller buffers.
+    expect(grew('qwen3_serve_array_buffers_bytes')).toBeGreaterThan(buffer.length * 0.9);
+    expect(grew('qwen3_serve_external_memory_bytes')).toBeGreaterThan(buffer.length * 0.9);
     expect(grew('qwen3_serve_process_resident_memory_bytes')).toBeGreaterThan(buffer.length / 2);
     expect(sampleValue(after, 'qwen3_serve_heap_used_bytes', MODEL)).toBeGreaterThan(1_000_000);
     expect(buffer[buffer.length - 1]).toBe(1);
