@@ -121,12 +121,13 @@ export class VllmMetrics {
     const iterationTokens = report.prefillTokens + report.generatedTokens;
     if (iterationTokens > 0) this.iterationTokens.observe(this.labels, iterationTokens);
     for (const gapMs of report.interTokenLatenciesMs) this.interTokenLatency.observe(this.labels, gapMs / 1000);
+    for (const ttftMs of report.timesToFirstTokenMs) this.timeToFirstToken.observe(this.labels, ttftMs / 1000);
   }
 
   /**
    * The end of one request: its outcome and its latency breakdown. A request is one observation
-   * whatever its `n` (vLLM counts each of the n sequences); its time to first token is observed
-   * here, at the end, because that is when its timings reach the main thread.
+   * whatever its `n` (vLLM counts each of the n sequences). Its time to first token was observed
+   * by observeStep, in the step that produced the token.
    */
   observeRequestEnd(event: RequestEnd): void {
     if (event.type === 'error') {
@@ -142,7 +143,6 @@ export class VllmMetrics {
       this.inferenceTime.observe(this.labels, seconds(scheduled, finished));
     }
     if (firstToken !== null) {
-      this.timeToFirstToken.observe(this.labels, seconds(arrival, firstToken));
       this.decodeTime.observe(this.labels, seconds(firstToken, finished));
       if (scheduled !== null) this.prefillTime.observe(this.labels, seconds(scheduled, firstToken));
     }

@@ -40,6 +40,8 @@ describe('EngineClient: the engine in a worker thread', () => {
     expect(done.timings.firstToken).toBeGreaterThanOrEqual(done.timings.arrival);
     expect(reports.length).toBeGreaterThanOrEqual(5);
     expect(reports.some((r) => r.decodeBatchSize === 1)).toBe(true);
+    // Its time to first token is reported by the step that produced the token, once.
+    expect(reports.flatMap((r) => r.timesToFirstTokenMs)).toEqual([done.timings.firstToken! - done.timings.arrival]);
   });
 
   it('rejects what cannot run with the scheduler error, and refuses beyond its queue with 429', async () => {

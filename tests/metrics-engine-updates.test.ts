@@ -21,6 +21,7 @@ function stepReport(overrides: Partial<StepReport> = {}, scheduler: Partial<Step
     decodeTokens: 0,
     generatedTokens: 0,
     interTokenLatenciesMs: [],
+    timesToFirstTokenMs: [],
     preemptions: 0,
     kvBytesInUse: 0,
     kvBytesBudget: 0,
@@ -188,6 +189,9 @@ describe('ServerMetrics: vLLM metrics from step reports and request ends', () =>
     // Aborted while still queued: no queue, prefill or decode time, only its end-to-end time.
     engine.end(done({ arrival: 0, scheduled: null, firstToken: null, finished: 900 }, 600, 0, ['abort']));
     engine.end({ type: 'error', requestId: 'failed', error: { type: 'server_error', message: 'boom', param: null, code: 'engine_error' } });
+    // Time to first token comes from the steps that produced those first tokens, not the ends.
+    engine.step(stepReport({ timesToFirstTokenMs: [1000] }));
+    engine.step(stepReport({ timesToFirstTokenMs: [250] }));
 
     const samples = await scrape(metrics);
     const success = (reason: string) => sampleValue(samples, 'vllm:request_success_total', { ...VLLM, finished_reason: reason });

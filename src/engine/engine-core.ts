@@ -150,14 +150,16 @@ export class EngineCore {
 
     const now = this.clock();
     const interTokenLatenciesMs: number[] = [];
+    const timesToFirstTokenMs: number[] = [];
     const stopped: string[] = [];
     const deltas = new Map<string, EngineEvent & { type: 'delta' }>();
     for (const [id, logits] of sampled) {
       const { sequence, group } = this.entry(id);
       if (group.isFinished(sequence)) continue; // aborted while the step ran
       const result = sequence.advance(logits);
-      const gap = group.recordToken(sequence, now);
-      if (gap !== null) interTokenLatenciesMs.push(gap);
+      const { gapMs, timeToFirstTokenMs } = group.recordToken(sequence, now);
+      if (gapMs !== null) interTokenLatenciesMs.push(gapMs);
+      if (timeToFirstTokenMs !== null) timesToFirstTokenMs.push(timeToFirstTokenMs);
       if (result.stopped) stopped.push(id);
       deltas.set(id, { type: 'delta', requestId: group.id, delta: result.delta });
     }
@@ -185,6 +187,7 @@ export class EngineCore {
         decodeTokens: output.numDecodeTokens,
         generatedTokens: sampled.size,
         interTokenLatenciesMs,
+        timesToFirstTokenMs,
         preemptions: output.preempted.length,
         scheduler: stats,
         kvBytesInUse: stats.kvTokensInUse * bytesPerToken,

@@ -30,12 +30,19 @@ export class RequestGroup {
     this.timings.scheduled ??= now;
   }
 
-  /** Records a token of `sequence` at `now`; returns the gap since its previous token, if any (ms). */
-  recordToken(sequence: Sequence, now: number): number | null {
+  /**
+   * Records a token of `sequence` at `now`. Returns the gap since that sequence's previous token
+   * (inter-token latency) and, for the request's very first token, the time since arrival (ms).
+   */
+  recordToken(sequence: Sequence, now: number): { gapMs: number | null; timeToFirstTokenMs: number | null } {
+    const first = this.timings.firstToken === null;
     this.timings.firstToken ??= now;
     const previous = this.lastTokenTime.get(sequence.id);
     this.lastTokenTime.set(sequence.id, now);
-    return previous === undefined ? null : now - previous;
+    return {
+      gapMs: previous === undefined ? null : now - previous,
+      timeToFirstTokenMs: first ? now - this.timings.arrival : null,
+    };
   }
 
   /** Marks a choice finished; its `finish` delta has been or is being emitted. */

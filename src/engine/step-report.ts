@@ -20,6 +20,11 @@ export interface StepReport {
   generatedTokens: number;
   /** Gaps between consecutive tokens of the same sequence that ended in this step (ms). */
   interTokenLatenciesMs: number[];
+  /**
+   * Arrival-to-first-token times (ms) of the requests whose first token came in this step, so
+   * TTFT is observed when it happens, not when the request ends.
+   */
+  timesToFirstTokenMs: number[];
   /** Preemptions done by this step's schedule(). */
   preemptions: number;
   scheduler: SchedulerStats;
