@@ -152,7 +152,7 @@ async function benchModel(model: ServeBenchModel, options: ServeBenchOptions, lo
     s.run(async (scenario) => {
       for (const concurrency of sweep.concurrency) await scenario(`random c=${concurrency}`, 'random', sweepPrompts(concurrency), { kind: 'concurrency', concurrency }, options.slo);
       if (!model.extended) return;
-      for (const rate of options.poisson.rates) {
+      for (const rate of options.poisson.requests > 0 ? options.poisson.rates : []) {
         const prompts = randomDataset({ count: options.poisson.requests, inputTokens: sweep.inputTokens, outputTokens: sweep.outputTokens, seed: 5000 });
         await scenario(`poisson ${rate}/s`, 'random', prompts, { kind: 'poisson', rate, seed: 11 }, options.slo);
       }

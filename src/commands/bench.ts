@@ -138,6 +138,7 @@ interface ServeFlags {
   concurrency?: number[];
   inputTokens: number;
   outputTokens: number;
+  minRequests: number;
   baselineConcurrency?: number[];
   rates?: number[];
   poissonRequests?: number;
@@ -167,9 +168,10 @@ function serveBenchCommand(): Command {
     .option('--concurrency <list>', 'concurrency sweep (default 1,2,4,8,16; quick 1,4)', parseCountList)
     .option('--input-tokens <n>', "prompt tokens of the sweep's random prompts (113: llama.cpp's workload)", parsePositiveInt, 113)
     .option('--output-tokens <n>', "output tokens of the sweep's requests (64: llama.cpp's workload)", parsePositiveInt, 64)
+    .option('--min-requests <n>', 'requests of a sweep level at least (a level sends max(this, concurrency))', parsePositiveInt, 2)
     .option('--baseline-concurrency <list>', 'sweep levels also run on the server with batching off, --max-seqs 1 (default 8; quick 4)', parseCountList)
     .option('--rates <list>', 'Poisson request rates, requests/s (default 0.1; quick 0.5)', parseRateList)
-    .option('--poisson-requests <n>', 'requests per Poisson rate (default 6; quick 3)', parsePositiveInt)
+    .option('--poisson-requests <n>', 'requests per Poisson rate, 0 to skip (default 6; quick 3)', parseCount)
     .option('--contract-requests <n>', 'contract summarisation requests, 0 to skip (default 2; quick 1)', parseCount)
     .option('--contract-tokens <min-max>', 'contract prompt lengths (default 1024-2048; quick 256-512)', parseRange)
     .option('--contract-output-tokens <n>', 'output tokens of a contract summary', parsePositiveInt, 32)
@@ -197,7 +199,7 @@ function serveBenchCommand(): Command {
         threads: flags.threads,
         maxSeqs: flags.maxSeqs,
         maxWaiting: flags.maxWaiting,
-        sweep: { concurrency, inputTokens: flags.inputTokens, outputTokens: flags.outputTokens, minRequests: 2 },
+        sweep: { concurrency, inputTokens: flags.inputTokens, outputTokens: flags.outputTokens, minRequests: flags.minRequests },
         noBatchingConcurrency: flags.baselineConcurrency ?? (quick ? [4] : [8]),
         poisson: { rates: flags.rates ?? (quick ? [0.5] : [0.1]), requests: flags.poissonRequests ?? (quick ? 3 : 6) },
         contract: { requests: flags.contractRequests ?? (quick ? 1 : 2), minTokens, maxTokens, outputTokens: flags.contractOutputTokens, concurrency: 2 },
