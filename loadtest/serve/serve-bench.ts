@@ -58,6 +58,8 @@ export interface ServeBenchOptions {
   transformersRequests: number;
   slo: ServiceLevelObjectives;
   log?: (line: string) => void;
+  /** Called after each model with the results so far, so a long run that is cut off keeps what it finished. */
+  onModelDone?: (partial: ServeBenchResult) => void;
 }
 
 export interface ScenarioResult {
@@ -101,7 +103,7 @@ export interface LoadSample {
 export interface ServeBenchResult {
   kind: 'serve';
   machine: MachineInfo;
-  options: Omit<ServeBenchOptions, 'log'>;
+  options: Omit<ServeBenchOptions, 'log' | 'onModelDone'>;
   startedAt: string;
   wallSeconds: number;
   models: ModelServeResult[];
@@ -130,14 +132,18 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
   sampler.unref();
   load.push({ atSeconds: 0, load: loadavg() });
   const models: ModelServeResult[] = [];
+  const { log: _log, onModelDone, ...recorded } = options;
+  const snapshot = (): ServeBenchResult => ({ kind: 'serve', machine, options: recorded, startedAt: startedAt.toISOString(), wallSeconds: (performance.now() - began) / 1000, models, load });
   try {
-    for (const model of options.models) models.push(await benchModel(model, options, log));
+    for (const model of options.models) {
+      models.push(await benchModel(model, options, log));
+      onModelDone?.(snapshot());
+    }
   } finally {
     clearInterval(sampler);
   }
   load.push({ atSeconds: (performance.now() - began) / 1000, load: loadavg() });
-  const { log: _log, ...recorded } = options;
-  return { kind: 'serve', machine, options: recorded, startedAt: startedAt.toISOString(), wallSeconds: (performance.now() - began) / 1000, models, load };
+  return snapshot();
 }
 
 async function benchModel(model: ServeBenchModel, options: ServeBenchOptions, log: (line: string) => void): Promise<ModelServeResult> {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -150,6 +150,7 @@ interface ServeFlags {
   maxSeqs: number;
   maxWaiting: number;
   goodput: { ttftMs?: number; tpotMs?: number; e2eMs?: number };
+  fromJson?: string;
 }
 
 function serveBenchCommand(): Command {
@@ -179,11 +180,21 @@ function serveBenchCommand(): Command {
     .option('--transformers-requests <n>', 'requests the transformers.js baseline runs one after another, 0 to skip (default 2; quick 1)', parseCount)
     .option('--max-seqs <n>', 'KV rows of the batching server', parsePositiveInt, 8)
     .option('--max-waiting <n>', 'queue of every server beyond its running requests (large: no benchmark request is refused)', parsePositiveInt, 64)
+    .option('--from-json <file>', "no run: rewrite report.md and the plots into --out from a run's results.json (or results.partial.json)")
     .option('--goodput <slo>', "vLLM's goodput SLOs in ms, e.g. ttft:21000,tpot:1000 (keys ttft, tpot, e2el)", parseGoodput, { ttftMs: 21000, tpotMs: 1000 })
     .action(async (flags: ServeFlags) => {
       // Loaded here: the serving benchmark's client and plotting packages are development dependencies.
       const { runServeBench } = await import('../../loadtest/serve/serve-bench.js');
       const { writeServeBenchOutputs } = await import('../../loadtest/serve/serve-bench-output.js');
+      type ServeBenchResult = import('../../loadtest/serve/serve-bench.js').ServeBenchResult;
+      const dir = flags.out ?? join('results', `serve-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      if (flags.fromJson) {
+        const { command, ...saved } = JSON.parse(readFileSync(flags.fromJson, 'utf8')) as ServeBenchResult & { command: string };
+        const files = await writeServeBenchOutputs(saved, dir, command);
+        process.stdout.write(`${files.report}\nRewritten from ${flags.fromJson}: ${files.dir}\n`);
+        return;
+      }
+      const command = `qwen3-serve bench serve ${process.argv.slice(4).join(' ')}`.trim();
       const quick = flags.quick === true;
       const models = flags.modelDir
         ? flags.modelDir.map((dir, i) => ({ label: dir, dir, extended: i < flags.extendedModels }))
@@ -207,9 +218,12 @@ function serveBenchCommand(): Command {
         transformersRequests: flags.transformersRequests ?? (quick ? 1 : 2),
         slo: flags.goodput,
         log: progress,
+        onModelDone: (partial) => {
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(join(dir, 'results.partial.json'), `${JSON.stringify({ command, ...partial }, null, 2)}\n`);
+        },
       });
-      const dir = flags.out ?? join('results', `serve-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-      const files = await writeServeBenchOutputs(result, dir, `qwen3-serve bench serve ${process.argv.slice(4).join(' ')}`.trim());
+      const files = await writeServeBenchOutputs(result, dir, command);
       process.stdout.write(`${files.report}\nResults: ${files.dir} (results.json, report.md, ${files.charts.length} PNG plots)\n`);
     });
 }
