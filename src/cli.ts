@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { batchCommand } from './commands/batch.js';
 import { benchCommand } from './commands/bench.js';
 import { downloadCommand } from './commands/download.js';
 import { exportCommand } from './commands/export.js';
@@ -17,7 +18,8 @@ export function buildProgram(): Command {
     .addCommand(exportCommand())
     .addCommand(benchCommand())
     .addCommand(downloadCommand())
-    .addCommand(openApiCommand());
+    .addCommand(openApiCommand())
+    .addCommand(batchCommand());
 }
 
 await buildProgram().parseAsync(process.argv);

@@ -27,8 +27,11 @@ export interface BatchExecutorOptions {
 
 /** A 500 is stored as the line's answer once it has come back this many times. */
 const SERVER_ERROR_ATTEMPTS = 3;
-/** How often an idle executor looks for work it was not told about (expiry, another writer). */
-const IDLE_CHECK_MS = 1000;
+/**
+ * How often the executor checks its batches (new ones to validate, windows that expired) and an
+ * idle executor looks for lines, whatever it was told.
+ */
+const CHECK_INTERVAL_MS = 1000;
 
 /** A line the executor has taken: queued, running, or waiting to be retried. */
 interface ClaimedLine {
@@ -62,6 +65,7 @@ export class BatchExecutor {
   private readonly backoff = new Backoff();
   private readonly now: () => number;
   private resumeTimer: NodeJS.Timeout | null = null;
+  private checkTimer: NodeJS.Timeout | null = null;
   private wakeUp: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private stopping = false;
@@ -78,12 +82,24 @@ export class BatchExecutor {
 
   /** Starts working: resumes whatever the data directory holds from before. */
   start(): void {
-    this.loop ??= this.run().catch((err: Error) => this.options.logger.error({ err }, 'the batch executor stopped on an error'));
+    if (this.loop) return;
+    // Batches are checked on a timer too, not only between lines: a window can expire while
+    // every slot is held by long lines.
+    this.checkTimer = setInterval(() => this.checkBatches(), CHECK_INTERVAL_MS);
+    this.checkTimer.unref();
+    this.loop = this.run().catch((err: Error) => this.options.logger.error({ err }, 'the batch executor stopped on an error'));
   }
 
-  /** Something changed (a batch was created): look for work now rather than at the next idle check. */
+  /**
+   * Something changed (a batch was created, time moved): check the batches and look for lines
+   * now rather than at the next interval. The check runs after the caller's turn, so a request
+   * that creates a batch is answered before its file is read.
+   */
   notify(): void {
-    this.wakeUp?.();
+    setImmediate(() => {
+      this.checkBatches();
+      this.wakeUp?.();
+    });
   }
 
   /**
@@ -103,6 +119,7 @@ export class BatchExecutor {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    if (this.checkTimer) clearInterval(this.checkTimer);
     this.queue.clear();
     this.wakeUp?.();
     await this.loop;
@@ -137,7 +154,7 @@ export class BatchExecutor {
 
   private idle(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, IDLE_CHECK_MS);
+      const timer = setTimeout(done, CHECK_INTERVAL_MS);
       function done() {
         clearTimeout(timer);
         resolve();
@@ -164,6 +181,16 @@ export class BatchExecutor {
       return claim;
     }
     return undefined;
+  }
+
+  private checkBatches(): void {
+    if (this.stopping) return;
+    try {
+      const stores = this.options.data.open(false);
+      if (stores) this.housekeeping(stores);
+    } catch (err) {
+      this.options.logger.error({ err }, 'checking the batches failed; retrying at the next check');
+    }
   }
 
   private housekeeping(stores: BatchStores): void {

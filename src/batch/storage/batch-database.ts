@@ -84,7 +84,7 @@ export function openBatchDatabase(dataDir: string, create: boolean): Database.Da
   const db = new Database(path, { timeout: 1000 });
   try {
     // Exclusive locking before the first WAL access: no shared-memory index, and the lock is
-    // taken by the first transaction below and never released while the connection lives.
+    // taken by the first access below and never released while the connection lives.
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -93,14 +93,6 @@ export function openBatchDatabase(dataDir: string, create: boolean): Database.Da
     return db;
   } catch (err) {
     db.close();
-    throw err;
-  }
-}
-
-function lockAndMigrate(db: Database.Database, path: string): void {
-  try {
-    db.exec('BEGIN EXCLUSIVE');
-  } catch (err) {
     if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
       throw new ServeError('service_unavailable', `the batch database ${path} is in use by another process (another qwen3-serve on the same --data-dir?)`, {
         code: 'data_dir_locked',
@@ -108,6 +100,10 @@ function lockAndMigrate(db: Database.Database, path: string): void {
     }
     throw err;
   }
+}
+
+function lockAndMigrate(db: Database.Database, path: string): void {
+  db.exec('BEGIN EXCLUSIVE');
   try {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version === 0) {
