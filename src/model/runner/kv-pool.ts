@@ -20,50 +20,92 @@ export interface KvView {
   values: ort.Tensor[];
 }
 
+/** Positions per row the buffers start with (or maxLen, if smaller); they double from there. */
+const INITIAL_CAPACITY = 64;
+
 /**
  * The KV cache of every running sequence: per layer, one key and one value buffer shaped
- * [maxSeqs, kvHeads, maxLen, headDim], a row per sequence. GroupQueryAttention reads and writes
- * these in place (the same tensor is fed as past and fetched as present), so a step copies nothing.
+ * [maxSeqs, kvHeads, capacity, headDim], a row per sequence. GroupQueryAttention reads and writes
+ * these in place (the same tensor is fed as past and fetched as present).
  *
  * Rows are plain memory: a run of consecutive rows is a zero-copy view, which is why the engine
- * keeps decoding rows packed at the front. The buffers are allocated zero-filled and never cleared
- * or touched beyond a row's valid length, so the operating system only commits pages a sequence
- * has actually written: resident memory follows tokens held, not maxSeqs * maxLen.
+ * keeps decoding rows packed at the front. Buffers are allocated zero-filled and rows are never
+ * cleared, so the operating system only commits pages a sequence has actually written.
+ *
+ * Why `capacity` grows instead of being maxLen from the start: onnxruntime-node 1.30 copies every
+ * fetched output into a new JavaScript buffer after each run, pre-allocated ones included, so
+ * each forward pass copies its whole KV view, [rows, kvHeads, capacity, headDim] per layer and
+ * kind. With capacity = maxLen (8192 by default) one decode row cost 2.4 GB of copying per step
+ * for Qwen3-4B and eight rows ran the machine out of memory. Capacity is instead the smallest
+ * power of two (from INITIAL_CAPACITY) that holds the longest sequence seen so far, so the copy
+ * stays within twice the KV actually held. It grows, never shrinks; growing moves each row's
+ * written positions into the wider layout once.
  */
 export class KvPool {
   readonly shape: KvPoolShape;
   /** Bytes of KV one token occupies across all layers (keys and values). */
   readonly bytesPerToken: number;
-  private readonly keys: KvArray[];
-  private readonly values: KvArray[];
-  /** Elements in one row: kvHeads * maxLen * headDim. */
-  private readonly rowElements: number;
+  private keys: KvArray[];
+  private values: KvArray[];
+  /** Positions each row holds in the current layout. */
+  private capacityPositions: number;
+  /**
+   * Per row, an upper bound of the positions ever written (forward passes and row copies): what a
+   * capacity change must carry over. Positions beyond a sequence's length are masked and harmless.
+   */
+  private readonly written: Int32Array;
 
   constructor(shape: KvPoolShape) {
     this.shape = shape;
     const elementBytes = shape.kvType === 'float16' ? 2 : 4;
     this.bytesPerToken = shape.numLayers * 2 * shape.kvHeads * shape.headDim * elementBytes;
-    this.rowElements = shape.kvHeads * shape.maxLen * shape.headDim;
-    const make = () => (shape.kvType === 'float16' ? new Uint16Array(this.rowElements * shape.maxSeqs) : new Float32Array(this.rowElements * shape.maxSeqs));
-    this.keys = Array.from({ length: shape.numLayers }, make);
-    this.values = Array.from({ length: shape.numLayers }, make);
+    this.capacityPositions = Math.min(shape.maxLen, INITIAL_CAPACITY);
+    this.written = new Int32Array(shape.maxSeqs);
+    this.keys = this.allocate(this.capacityPositions);
+    this.values = this.allocate(this.capacityPositions);
   }
 
-  /** Address space reserved for the buffers (resident memory is lower; see the class comment). */
+  /** Address space the buffers may grow to (resident memory is lower; see the class comment). */
   get reservedBytes(): number {
     return this.bytesPerToken * this.shape.maxSeqs * this.shape.maxLen;
   }
 
-  /** Tensors over rows [firstRow, firstRow + count), each [count, kvHeads, maxLen, headDim]. */
-  view(firstRow: number, count: number): KvView {
-    if (count < 1 || firstRow < 0 || firstRow + count > this.shape.maxSeqs) {
-      throw new RangeError(`rows [${firstRow}, ${firstRow + count}) are outside the pool of ${this.shape.maxSeqs}`);
+  /** Positions per row in the current layout: the sequence dimension of every view. */
+  get capacity(): number {
+    return this.capacityPositions;
+  }
+
+  /**
+   * Makes every row hold at least `positions` positions, widening the layout when needed. Call it
+   * before taking the view of a forward pass that writes up to that position.
+   */
+  reserve(positions: number): void {
+    if (positions <= this.capacityPositions) return;
+    if (positions > this.shape.maxLen) {
+      throw new RangeError(`${positions} positions exceed the pool's rows of ${this.shape.maxLen}`);
     }
-    const begin = firstRow * this.rowElements;
-    const end = begin + count * this.rowElements;
-    const dims = [count, this.shape.kvHeads, this.shape.maxLen, this.shape.headDim];
+    let next = this.capacityPositions * 2;
+    while (next < positions) next *= 2;
+    this.relayout(Math.min(next, this.shape.maxLen));
+  }
+
+  /** Tensors over rows [firstRow, firstRow + count), each [count, kvHeads, capacity, headDim]. */
+  view(firstRow: number, count: number): KvView {
+    this.checkRows(firstRow, count);
+    const rowElements = this.rowElements(this.capacityPositions);
+    const begin = firstRow * rowElements;
+    const end = begin + count * rowElements;
+    const dims = [count, this.shape.kvHeads, this.capacityPositions, this.shape.headDim];
     const tensor = (buffer: KvArray) => new ort.Tensor(this.shape.kvType, buffer.subarray(begin, end), dims);
     return { keys: this.keys.map(tensor), values: this.values.map(tensor) };
+  }
+
+  /** Records that a forward pass wrote rows [firstRow, ...) up to lengths[i] positions. */
+  noteWritten(firstRow: number, lengths: readonly number[]): void {
+    this.checkRows(firstRow, lengths.length);
+    lengths.forEach((length, i) => {
+      this.written[firstRow + i] = Math.max(this.written[firstRow + i], length);
+    });
   }
 
   /**
@@ -73,34 +115,77 @@ export class KvPool {
    */
   copyRow(from: number, to: number, length: number): void {
     if (from === to || length === 0) return;
-    const { kvHeads, maxLen, headDim } = this.shape;
-    const span = length * headDim;
-    for (const buffers of [this.keys, this.values]) {
-      for (const buffer of buffers) {
-        for (let h = 0; h < kvHeads; h++) {
-          const src = (from * kvHeads + h) * maxLen * headDim;
-          const dst = (to * kvHeads + h) * maxLen * headDim;
-          buffer.copyWithin(dst, src, src + span);
-        }
-      }
-    }
+    this.forEachHeadSpan(length, (buffer, rowStart, span) => buffer.copyWithin(rowStart(to), rowStart(from), rowStart(from) + span));
+    this.written[to] = Math.max(this.written[to], length);
   }
 
   /** Exchanges the valid positions of two rows (the longer length is swapped for both). */
   swapRows(a: number, b: number, length: number): void {
     if (a === b || length === 0) return;
-    const { kvHeads, maxLen, headDim } = this.shape;
-    const span = length * headDim;
-    for (const buffers of [this.keys, this.values]) {
-      for (const buffer of buffers) {
+    this.forEachHeadSpan(length, (buffer, rowStart, span) => {
+      const saved = buffer.slice(rowStart(a), rowStart(a) + span);
+      buffer.copyWithin(rowStart(a), rowStart(b), rowStart(b) + span);
+      buffer.set(saved, rowStart(b));
+    });
+    const longest = Math.max(this.written[a], this.written[b], length);
+    this.written[a] = longest;
+    this.written[b] = longest;
+  }
+
+  /**
+   * Calls `visit` once per buffer and head with the offset function of that head's span in a row
+   * and the span's element count (`length` positions).
+   */
+  private forEachHeadSpan(length: number, visit: (buffer: KvArray, rowStart: (row: number) => number, span: number) => void): void {
+    const { kvHeads, headDim } = this.shape;
+    const capacity = this.capacityPositions;
+    for (const buffer of [...this.keys, ...this.values]) {
+      for (let h = 0; h < kvHeads; h++) {
+        visit(buffer, (row) => (row * kvHeads + h) * capacity * headDim, length * headDim);
+      }
+    }
+  }
+
+  /** Moves every row's written positions into buffers of `capacity` positions per row. */
+  private relayout(capacity: number): void {
+    const { maxSeqs, kvHeads, headDim } = this.shape;
+    const old = this.capacityPositions;
+    const widen = (buffer: KvArray): KvArray => {
+      const wider = this.allocateOne(capacity);
+      for (let row = 0; row < maxSeqs; row++) {
+        // Rows never written stay zero pages: copying them would commit memory for nothing.
+        const span = Math.min(this.written[row], old) * headDim;
+        if (span === 0) continue;
         for (let h = 0; h < kvHeads; h++) {
-          const offsetA = (a * kvHeads + h) * maxLen * headDim;
-          const offsetB = (b * kvHeads + h) * maxLen * headDim;
-          const saved = buffer.slice(offsetA, offsetA + span);
-          buffer.copyWithin(offsetA, offsetB, offsetB + span);
-          buffer.set(saved, offsetB);
+          const from = (row * kvHeads + h) * old * headDim;
+          wider.set(buffer.subarray(from, from + span), (row * kvHeads + h) * capacity * headDim);
         }
       }
+      return wider;
+    };
+    // One buffer at a time, so the old layout is freed as the new one fills.
+    this.keys = this.keys.map(widen);
+    this.values = this.values.map(widen);
+    this.capacityPositions = capacity;
+  }
+
+  private allocate(capacity: number): KvArray[] {
+    return Array.from({ length: this.shape.numLayers }, () => this.allocateOne(capacity));
+  }
+
+  private allocateOne(capacity: number): KvArray {
+    const elements = this.rowElements(capacity) * this.shape.maxSeqs;
+    return this.shape.kvType === 'float16' ? new Uint16Array(elements) : new Float32Array(elements);
+  }
+
+  /** Elements in one row: kvHeads * capacity * headDim. */
+  private rowElements(capacity: number): number {
+    return this.shape.kvHeads * capacity * this.shape.headDim;
+  }
+
+  private checkRows(firstRow: number, count: number): void {
+    if (count < 1 || firstRow < 0 || firstRow + count > this.shape.maxSeqs) {
+      throw new RangeError(`rows [${firstRow}, ${firstRow + count}) are outside the pool of ${this.shape.maxSeqs}`);
     }
   }
 }

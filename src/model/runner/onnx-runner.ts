@@ -77,6 +77,7 @@ export class OnnxRunner implements ModelRunner {
     if (positions) feeds.position_ids = new ort.Tensor(this.io.positionIdsType, positions, [rows, newTokens]);
     // The same tensors as past feeds and present fetches: GQA appends to the cache in place.
     const fetches: Record<string, ort.Tensor | null> = { logits: null };
+    this.kv.reserve(total);
     const view = this.kv.view(firstRow, rows);
     for (let l = 0; l < this.io.numLayers; l++) {
       feeds[this.io.pastKey(l)] = view.keys[l];
@@ -85,6 +86,7 @@ export class OnnxRunner implements ModelRunner {
       fetches[this.io.presentValue(l)] = view.values[l];
     }
     const outputs = await this.session.run(feeds, fetches);
+    this.kv.noteWritten(firstRow, pastLengths.map((past) => past + newTokens));
     return this.lastPositionLogits(outputs.logits, rows, newTokens);
   }
 

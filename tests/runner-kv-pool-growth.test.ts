@@ -1,0 +1,116 @@
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KvPool } from '../src/model/runner/kv-pool.js';
+import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
+import { PRESETS } from '../src/model/shape.js';
+import { emptyPast, maxAbsDiff, runDecoder, tinyModelDir } from './helpers/models.js';
+
+const shape = { numLayers: 2, kvHeads: 2, headDim: 4, kvType: 'float32', maxSeqs: 3, maxLen: 200 } as const;
+
+/** A value no two (layer, kind, row, head, position, dim) share, never 0 (0 means unwritten). */
+const mark = (layer: number, kind: number, row: number, head: number, position: number, dim: number) =>
+  1 + dim + 10 * position + 10_000 * head + 100_000 * row + 1_000_000 * kind + 10_000_000 * layer;
+
+/** Writes the marks of positions [0, length) of `row` through the pool's current view, as GQA would. */
+function writeRow(pool: KvPool, row: number, length: number): void {
+  const view = pool.view(row, 1);
+  for (const [kind, tensors] of [view.keys, view.values].entries()) {
+    tensors.forEach((tensor, layer) => {
+      const data = tensor.data as Float32Array;
+      for (let h = 0; h < shape.kvHeads; h++) {
+        for (let p = 0; p < length; p++) {
+          for (let d = 0; d < shape.headDim; d++) data[(h * pool.capacity + p) * shape.headDim + d] = mark(layer, kind, row, h, p, d);
+        }
+      }
+    });
+  }
+  pool.noteWritten(row, [length]);
+}
+
+/** The row's positions [0, length) read back through the current view, compared with the marks written for `asRow`. */
+function rowMatches(pool: KvPool, row: number, length: number, asRow = row): boolean {
+  const view = pool.view(row, 1);
+  for (const [kind, tensors] of [view.keys, view.values].entries()) {
+    for (const [layer, tensor] of tensors.entries()) {
+      const data = tensor.data as Float32Array;
+      for (let h = 0; h < shape.kvHeads; h++) {
+        for (let p = 0; p < length; p++) {
+          for (let d = 0; d < shape.headDim; d++) {
+            if (data[(h * pool.capacity + p) * shape.headDim + d] !== mark(layer, kind, asRow, h, p, d)) return false;
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+
+describe('KvPool capacity growth', () => {
+  it('starts at 64 positions, doubles to hold what is reserved, stops at maxLen and refuses beyond it', () => {
+    const pool = new KvPool(shape);
+    expect(pool.capacity).toBe(64);
+    expect(pool.view(0, 3).keys[0].dims).toEqual([3, 2, 64, 4]);
+    pool.reserve(64);
+    expect(pool.capacity).toBe(64);
+    pool.reserve(65);
+    expect(pool.capacity).toBe(128);
+    pool.reserve(129);
+    expect(pool.capacity).toBe(200);
+    expect(pool.view(1, 2).values[1].dims).toEqual([2, 2, 200, 4]);
+    expect(() => pool.reserve(201)).toThrow(RangeError);
+    expect(new KvPool({ ...shape, maxLen: 16 }).capacity).toBe(16);
+    expect(pool.reservedBytes).toBe(pool.bytesPerToken * 3 * 200);
+  });
+
+  it('carries every written position of every row into the wider layout and leaves unwritten rows zero', () => {
+    const pool = new KvPool(shape);
+    writeRow(pool, 0, 50);
+    writeRow(pool, 2, 64);
+    pool.reserve(100);
+    expect(pool.capacity).toBe(128);
+    expect(rowMatches(pool, 0, 50)).toBe(true);
+    expect(rowMatches(pool, 2, 64)).toBe(true);
+    expect((pool.view(1, 1).keys[0].data as Float32Array).every((v) => v === 0)).toBe(true);
+    // Rows copied and swapped in the wider layout are carried through the next widening too.
+    pool.copyRow(2, 1, 64);
+    pool.swapRows(0, 2, 64);
+    writeRow(pool, 0, 120);
+    pool.reserve(150);
+    expect(rowMatches(pool, 0, 120)).toBe(true);
+    expect(rowMatches(pool, 1, 64, 2)).toBe(true);
+    expect(rowMatches(pool, 2, 50, 0)).toBe(true);
+  });
+});
+
+describe('OnnxRunner over a growing KV pool (tiny fp32)', () => {
+  const tiny = PRESETS.tiny;
+  let session: ort.InferenceSession;
+  beforeAll(async () => {
+    session = await ort.InferenceSession.create(join(tinyModelDir('fp32'), 'model.onnx'));
+  });
+  afterAll(() => session.release());
+
+  it('decodes two batched rows across three widenings with the logits of one plain prefill', async () => {
+    const runner = await OnnxRunner.open({ onnxPath: join(tinyModelDir('fp32'), 'model.onnx'), device: 'cpu', maxSeqs: 2, maxLen: 300 });
+    try {
+      const sequences = [Array.from({ length: 40 }, (_, i) => 1000 + ((i * 37) % 5000)), Array.from({ length: 9 }, (_, i) => 7000 + i)];
+      await runner.forward({ firstRow: 0, tokens: [sequences[0]], pastLengths: [0] });
+      await runner.forward({ firstRow: 1, tokens: [sequences[1]], pastLengths: [0] });
+      let logits: Float32Array = new Float32Array(0);
+      // Row 0 goes from 40 to 280 positions: the pool widens 64 -> 128 -> 256 -> 300 meanwhile.
+      for (let step = 0; step < 240; step++) {
+        const next = sequences.map((_, row) => 3000 + ((step * 13 + row * 101) % 4000));
+        logits = await runner.forward({ firstRow: 0, tokens: next.map((t) => [t]), pastLengths: sequences.map((s) => s.length) });
+        sequences.forEach((s, row) => s.push(next[row]));
+      }
+      for (const [row, tokens] of sequences.entries()) {
+        const full = await runDecoder(session, tiny, [tokens], [tokens.map(() => 1)], emptyPast(tiny, 1));
+        const last = full.logits.subarray((tokens.length - 1) * tiny.vocabSize, tokens.length * tiny.vocabSize);
+        expect(maxAbsDiff(logits.subarray(row * tiny.vocabSize, (row + 1) * tiny.vocabSize), last), `row ${row}`).toBeLessThan(1e-4);
+      }
+    } finally {
+      await runner.close();
+    }
+  });
+});
