@@ -32,7 +32,7 @@ export interface EngineBenchOptions {
   log?: (line: string) => void;
 }
 
-/** Event-loop delay of the main thread over a phase, ms. */
+/** Event-loop lag of the main thread over a phase, ms: how late a timer ran (see startLagMonitor). */
 export interface EventLoopLag {
   p50Ms: number;
   p99Ms: number;
@@ -202,15 +202,22 @@ async function consume(stream: AsyncIterable<EngineEvent>, request: GenerationRe
   return tokens;
 }
 
-/** perf_hooks' event-loop delay histogram (10 ms sampling timer), read out in ms at stop(). */
+/** The sampling timer of the lag monitor, ms (prom-client's default). */
+const LAG_RESOLUTION_MS = 10;
+
+/**
+ * perf_hooks' event-loop delay histogram, read out at stop(). Its samples are the intervals
+ * between runs of a LAG_RESOLUTION_MS timer, so an idle loop reads about 10 ms: the lag is the
+ * sample minus the resolution (clamped at 0), which is what is returned, in ms.
+ */
 function startLagMonitor(): { stop: () => EventLoopLag } {
-  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  const histogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   histogram.enable();
   return {
     stop() {
       histogram.disable();
-      const ms = (ns: number) => ns / 1e6;
-      return { p50Ms: ms(histogram.percentile(50)), p99Ms: ms(histogram.percentile(99)), maxMs: ms(histogram.max) };
+      const lag = (ns: number) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS);
+      return { p50Ms: lag(histogram.percentile(50)), p99Ms: lag(histogram.percentile(99)), maxMs: lag(histogram.max) };
     },
   };
 }
