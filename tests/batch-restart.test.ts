@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fileText, generationContent, greedyChatLine, jsonl, parseOutput, uploadBatchFile, waitForBatch } from './helpers/batch-files.js';
+import { tinyModelDir } from './helpers/models.js';
+import { spawnServe, waitReady, type ServeProcess } from './helpers/serve-process.js';
+
+/**
+ * Durability with a real process: `qwen3-serve serve` killed with SIGKILL in the middle of a
+ * batch and started again on the same --data-dir finishes the batch with every line answered
+ * exactly once, and the answers are those of a run that was never killed (greedy lines).
+ */
+describe('a batch across SIGKILL and restart', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'batch-restart-'));
+  const children: ServeProcess[] = [];
+  afterAll(() => {
+    for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function serve(): Promise<{ process: ServeProcess; client: OpenAI }> {
+    const process = spawnServe(['--model', tinyModelDir('int4'), '--port', '0', '--max-seqs', '4', '--data-dir', dataDir]);
+    children.push(process);
+    await waitReady(process);
+    return { process, client: new OpenAI({ baseURL: `${await process.url}/v1`, apiKey: 'unused', maxRetries: 0 }) };
+  }
+
+  /** The X-Request-Ids of the batch lines a server logged (each is the output line id of that attempt). */
+  const batchRequestIds = (process: ServeProcess) =>
+    process
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"request"') && line.includes('"requestId":"batch_req_'))
+      .map((line) => (JSON.parse(line) as { requestId: string }).requestId);
+
+  it('answers every line exactly once, nothing lost or duplicated, as an unkilled run would', async () => {
+    const lines = Array.from({ length: 24 }, (_, i) => greedyChatLine(`contract-${i}`, `Summarize contract ${i}: the buyer pays within ${i + 10} days.`, 96));
+
+    const first = await serve();
+    const file = await uploadBatchFile(first.client, jsonl(lines));
+    const batch = await first.client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const before = await waitForBatch(first.client, batch.id, 60_000, (b) => (b.request_counts?.completed ?? 0) >= 3);
+    first.process.child.kill('SIGKILL');
+    expect(await first.process.exited).toBeNull();
+    const committedBeforeKill = before.request_counts!.completed;
+    expect(committedBeforeKill).toBeLessThan(lines.length);
+
+    const second = await serve();
+    const resumed = await waitForBatch(second.client, batch.id, 120_000);
+    expect(resumed.status).toBe('completed');
+    expect(resumed.request_counts).toEqual({ total: 24, completed: 24, failed: 0 });
+    expect(resumed.error_file_id ?? null).toBeNull();
+    const output = parseOutput(await fileText(second.client, resumed.output_file_id));
+    expect(output.map((l) => l.custom_id)).toEqual(lines.map((l) => l.custom_id));
+
+    // Lines committed before the kill kept their first answer; the restarted server ran only
+    // the others (those pending or in flight at the kill), each once.
+    const firstRun = new Set(batchRequestIds(first.process));
+    const kept = output.filter((l) => firstRun.has(l.id));
+    expect(kept.length).toBeGreaterThanOrEqual(committedBeforeKill);
+    const secondRun = batchRequestIds(second.process);
+    expect(secondRun.length).toBe(lines.length - kept.length);
+    expect(new Set(output.map((l) => l.id))).toEqual(new Set([...kept.map((l) => l.id), ...secondRun]));
+
+    // The same file as a batch that is never interrupted gives the same answers.
+    const again = await second.client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const uninterrupted = await waitForBatch(second.client, again.id, 120_000);
+    const reference = parseOutput(await fileText(second.client, uninterrupted.output_file_id));
+    expect(reference.map((l) => l.custom_id)).toEqual(lines.map((l) => l.custom_id));
+    for (let i = 0; i < lines.length; i++) {
+      expect(generationContent(output[i].response!.body), lines[i].custom_id).toEqual(generationContent(reference[i].response!.body));
+    }
+    second.process.child.kill('SIGTERM');
+    expect(await second.process.exited).toBe(0);
+  });
+});
