@@ -28,7 +28,9 @@ import { StepPlan, type PlannedWork } from './step-plan.js';
  *      adds one), preempt the worst-ranked running request until they fit; it recomputes later.
  *   2. Decodes: every running request with one token left joins the batched decode call.
  *   3. Prefills, in rank order (priority, then arrival): continuing chunked prefills and new
- *      admissions, each chunk at most `maxPrefillChunk` tokens. A waiting request is admitted
+ *      admissions, each chunk at most `maxPrefillChunk` tokens (`maxBatchPrefillChunk` below
+ *      interactive priority). A step that prefills a request prefills nothing of lower priority,
+ *      so an interactive prompt's step is not lengthened by batch prompts. A waiting request is admitted
  *      only if a row is free and its whole sequence fits the KV budget beside the running ones,
  *      possibly by preempting strictly lower-priority running requests (`priorityPreemption`).
  *      Admission is strictly FCFS within the rank order: when the best waiting request cannot be
@@ -238,14 +240,22 @@ export class Scheduler {
     let nextPrefill = 0;
     let nextWaiting = 0;
     let admitting = true;
+    // The priority of the first (best-ranked) prefill planned in this step. Everything after it
+    // in rank order has that priority or a lower one; the lower ones wait for a later step.
+    let prefillPriority: number | undefined;
     while (plan.budgetLeft > 0) {
       const running = prefilling[nextPrefill];
       const candidate = admitting ? waiting[nextWaiting] : undefined;
+      const next = candidate === undefined || (running !== undefined && ranksBefore(running, candidate)) ? running : candidate;
+      if (next !== undefined && prefillPriority !== undefined && next.priority < prefillPriority) return;
       if (candidate === undefined || (running !== undefined && ranksBefore(running, candidate))) {
         if (running === undefined) return;
         nextPrefill += 1;
         // It may have been preempted for priority by an admission earlier in this loop.
-        if (running.status === 'running') plan.addPrefill(running, this.chunkLength(running, plan));
+        if (running.status === 'running') {
+          plan.addPrefill(running, this.chunkLength(running, plan));
+          prefillPriority ??= running.priority;
+        }
         continue;
       }
       nextWaiting += 1;
@@ -256,6 +266,7 @@ export class Scheduler {
       }
       this.admit(candidate, plan);
       plan.addPrefill(candidate, this.chunkLength(candidate, plan));
+      prefillPriority ??= candidate.priority;
     }
   }
 
@@ -286,7 +297,8 @@ export class Scheduler {
   }
 
   private chunkLength(request: RequestState, plan: StepPlan): number {
-    return Math.min(request.numTokensToCompute, this.config.maxPrefillChunk, plan.budgetLeft);
+    const chunk = request.priority < Priority.interactive ? this.config.maxBatchPrefillChunk : this.config.maxPrefillChunk;
+    return Math.min(request.numTokensToCompute, chunk, plan.budgetLeft);
   }
 
   private admit(request: RequestState, plan: StepPlan): void {

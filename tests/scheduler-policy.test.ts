@@ -171,8 +171,10 @@ describe('scheduler policy', () => {
     engine.submit('chat', { promptLength: 30, maxTokens: 4, priority: Priority.interactive });
     const next = engine.step();
     expect(next.prefill[0]).toEqual({ id: 'chat', start: 0, length: 30, samples: true });
-    // The batch job keeps progressing with the rest of the budget.
-    expect(next.prefill[1]).toMatchObject({ id: 'contracts', start: 64, length: 68 - 30 });
+    // The chat's step prefills nothing of lower priority (it would lengthen the step that gives
+    // the chat its first token); the batch job goes on in the next step, in batch-sized chunks.
+    expect(next.prefill).toHaveLength(1);
+    expect(engine.step().prefill).toEqual([{ id: 'contracts', start: 16, length: 16, samples: false }]);
   });
 
   it('keeps batch work flowing under light interactive load', () => {

@@ -93,8 +93,10 @@ describe('priority preemption', () => {
 
   it('frees KV tokens as well as rows, but preempts nobody when that would not be enough', () => {
     const engine = new FakeEngine({ maxSeqs: 4, maxLen: 100, kvTokenBudget: 100 });
-    engine.submit('chat-running', { promptLength: 10, maxTokens: 80 });
+    // The batch job first: a step that prefills a chat admits no batch job beside it.
     engine.submit('batch', { promptLength: 60, maxTokens: 20, priority: Priority.batch });
+    engine.step();
+    engine.submit('chat-running', { promptLength: 10, maxTokens: 80 });
     engine.step();
     engine.submit('chat-huge', { promptLength: 95, maxTokens: 2 });
     // 95 + chat-running's 11 exceed 100 even with the batch job gone: nobody is preempted.

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { Priority, resolveSchedulerConfig } from '../scheduler/index.js';
+import { FakeEngine } from './scheduler-fake-engine.js';
+
+/**
+ * The scheduler's share of "interactive time to first token stays close to idle while a batch
+ * runs": batch prompts prefill in short chunks (a step cannot be interrupted, so an arriving chat
+ * waits at most one short step), and a step that prefills a chat prefills no batch prompt.
+ */
+describe('scheduler: batch jobs beside interactive prompts', () => {
+  it('prefills batch prompts in maxBatchPrefillChunk chunks and interactive ones in maxPrefillChunk chunks', () => {
+    const engine = new FakeEngine({ maxSeqs: 4, maxLen: 512, maxNumBatchedTokens: 68, maxPrefillChunk: 64, maxBatchPrefillChunk: 8 });
+    engine.submit('contract', { promptLength: 40, maxTokens: 2, priority: Priority.batch });
+    const batchChunks = [engine.step(), engine.step()].flatMap((output) => output.prefill);
+    expect(batchChunks).toEqual([
+      { id: 'contract', start: 0, length: 8, samples: false },
+      { id: 'contract', start: 8, length: 8, samples: false },
+    ]);
+    engine.submit('chat', { promptLength: 100, maxTokens: 2 });
+    expect(engine.step().prefill).toEqual([{ id: 'chat', start: 0, length: 64, samples: false }]);
+    engine.runToIdle();
+  });
+
+  it('a step that prefills a chat prefills no batch prompt, while batch decodes go on in it', () => {
+    const engine = new FakeEngine({ maxSeqs: 4, maxLen: 512, maxNumBatchedTokens: 68, maxPrefillChunk: 64 });
+    engine.submit('decoding', { promptLength: 8, maxTokens: 50, priority: Priority.batch });
+    engine.step();
+    engine.submit('contract', { promptLength: 200, maxTokens: 4, priority: Priority.batch });
+    engine.step();
+    engine.submit('chat', { promptLength: 30, maxTokens: 4 });
+    const withChat = engine.step();
+    expect(withChat.prefill.map((chunk) => chunk.id)).toEqual(['chat']);
+    expect(withChat.decode.map((entry) => entry.id)).toEqual(['decoding']);
+    // Once the chat decodes, the batch prompt prefills again (default chunk: 16).
+    const after = engine.step();
+    expect(after.decode.map((entry) => entry.id).sort()).toEqual(['chat', 'decoding']);
+    expect(after.prefill).toEqual([{ id: 'contract', start: 16, length: 16, samples: false }]);
+    engine.runToIdle();
+    // Every request ends with the tokens it would have produced alone.
+    for (const [id, expected] of engine.expected) expect(engine.results.get(id), id).toMatchObject(expected);
+  });
+
+  it('checks maxBatchPrefillChunk like the other sizes and defaults it to min(16, maxPrefillChunk)', () => {
+    expect(resolveSchedulerConfig({ maxSeqs: 2, maxLen: 64 }).maxBatchPrefillChunk).toBe(16);
+    expect(resolveSchedulerConfig({ maxSeqs: 2, maxLen: 64, maxPrefillChunk: 8 }).maxBatchPrefillChunk).toBe(8);
+    expect(() => resolveSchedulerConfig({ maxSeqs: 2, maxLen: 64, maxBatchPrefillChunk: 0 })).toThrow(RangeError);
+  });
+});
