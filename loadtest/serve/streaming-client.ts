@@ -1,5 +1,6 @@
 import OpenAI, { APIError } from 'openai';
 import type { CompletionCreateParamsStreaming } from 'openai/resources/completions';
+import { Agent } from 'undici';
 import type { BenchPrompt } from './datasets.js';
 import type { RequestResult } from './serving-metrics.js';
 
@@ -24,7 +25,11 @@ export class StreamingClient {
 
   /** A client for the server at `baseUrl` (http://host:port), asking it for its model's name. */
   static async connect(baseUrl: string): Promise<StreamingClient> {
-    const client = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: REQUEST_TIMEOUT_MS });
+    // Node's fetch gives up on a response whose next body chunk takes 5 minutes (undici's
+    // bodyTimeout), and a queued stream's first token can take longer than that at high
+    // concurrency: the connection limits are the benchmark's own.
+    const dispatcher = new Agent({ headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS });
+    const client = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: REQUEST_TIMEOUT_MS, fetchOptions: { dispatcher } });
     const models = await client.models.list();
     const model = models.data[0]?.id;
     if (!model) throw new Error(`${baseUrl} serves no model`);
