@@ -59,7 +59,7 @@ export class BatchJobs {
         code: 'file_too_large',
       });
     }
-    parseBatchInput(content, this.limits.input);
+    await parseBatchInput(content, this.limits.input);
     return this.stores(true).files.add(filename, 'batch', content);
   }
 

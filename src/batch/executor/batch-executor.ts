@@ -1,3 +1,4 @@
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { BatchInputLimits } from '../input/parse-batch-input.js';
@@ -62,6 +63,8 @@ export class BatchExecutor {
   /** Per in_progress batch: lines before this index are claimed or answered. */
   private readonly cursors = new Map<string, number>();
   private readonly finalizing = new Map<string, Promise<void>>();
+  /** Batches whose input is being checked. */
+  private readonly validating = new Map<string, Promise<void>>();
   private readonly backoff = new Backoff();
   private readonly now: () => number;
   private resumeTimer: NodeJS.Timeout | null = null;
@@ -124,13 +127,16 @@ export class BatchExecutor {
     this.wakeUp?.();
     await this.loop;
     await this.queue.onIdle();
-    await Promise.all(this.finalizing.values());
+    await Promise.all([...this.validating.values(), ...this.finalizing.values()]);
   }
 
   private async run(): Promise<void> {
     while (!this.stopping) {
       // At most one claimed line waits for a free slot: claims stay close to what runs.
       await this.queue.onSizeLessThan(1);
+      // Lines answered at once (a 404 for a wrong model never reaches the engine) resolve as
+      // microtasks only: yield a turn so HTTP requests and timers are never starved meanwhile.
+      await setImmediatePromise();
       if (this.stopping) break;
       let claim: ClaimedLine | undefined;
       try {
@@ -200,20 +206,29 @@ export class BatchExecutor {
       else if (batch.status === 'cancelling') this.end(stores, batch.id, 'cancelled');
       else if (now >= batch.times.expiresAt) this.end(stores, batch.id, 'expired');
       else if (batch.status === 'validating') this.validate(stores, batch);
-      else if (batch.status === 'in_progress' && stores.batches.pendingCount(batch.id) === 0) this.end(stores, batch.id, 'completed');
+      // Every line answered (the counters move with each answer, in its transaction): a crash
+      // after the last answer and before the ending was recorded leaves exactly this.
+      else if (batch.status === 'in_progress' && batch.counts.completed + batch.counts.failed === batch.counts.total) this.end(stores, batch.id, 'completed');
     }
   }
 
+  /** Validates a batch in the background (once at a time per batch); new lines are looked for when it is done. */
   private validate(stores: BatchStores, batch: StoredBatch): void {
-    try {
-      validateBatch(stores, batch, this.options.inputLimits);
-    } catch (err) {
-      this.options.logger.error({ err, batchId: batch.id }, 'validating a batch failed');
-      stores.batches.failValidation(batch.id, [{ code: 'server_error', line: null, message: 'the input file could not be read', param: null }]);
-    }
-    const after = stores.batches.get(batch.id)!;
-    this.options.logger.info({ batchId: batch.id, status: after.status, lines: after.counts.total }, 'batch validated');
-    if (after.status === 'failed') this.options.onBatchEnded?.(after);
+    if (this.validating.has(batch.id)) return;
+    const done = validateBatch(stores, batch, this.options.inputLimits)
+      .catch((err: Error) => {
+        this.options.logger.error({ err, batchId: batch.id }, 'validating a batch failed');
+        stores.batches.failValidation(batch.id, [{ code: 'server_error', line: null, message: 'the input file could not be read', param: null }]);
+      })
+      .then(() => {
+        const after = stores.batches.get(batch.id)!;
+        this.options.logger.info({ batchId: batch.id, status: after.status, lines: after.counts.total }, 'batch validated');
+        if (after.status === 'failed') this.options.onBatchEnded?.(after);
+        this.wakeUp?.();
+      })
+      .catch((err: Error) => this.options.logger.error({ err, batchId: batch.id }, 'recording a validation failed'))
+      .finally(() => this.validating.delete(batch.id));
+    this.validating.set(batch.id, done);
   }
 
   private async runClaim(claim: ClaimedLine): Promise<void> {

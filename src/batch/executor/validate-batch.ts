@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { BatchInputError, parseBatchInput, type BatchInputLimits } from '../input/parse-batch-input.js';
 import type { BatchStores } from '../storage/batch-data.js';
 import type { BatchError, StoredBatch } from '../storage/batch-store.js';
@@ -12,7 +12,7 @@ const MAX_REPORTED_LINES = 10;
  * then copies its requests into the batch (in_progress) or records why not (failed), in one
  * transaction either way.
  */
-export function validateBatch(stores: BatchStores, batch: StoredBatch, limits: BatchInputLimits): void {
+export async function validateBatch(stores: BatchStores, batch: StoredBatch, limits: BatchInputLimits): Promise<void> {
   const file = stores.files.get(batch.inputFileId);
   if (!file) {
     stores.batches.failValidation(batch.id, [
@@ -22,7 +22,7 @@ export function validateBatch(stores: BatchStores, batch: StoredBatch, limits: B
   }
   let lines;
   try {
-    lines = parseBatchInput(readFileSync(stores.files.contentPath(file.id)), limits);
+    lines = await parseBatchInput(await readFile(stores.files.contentPath(file.id)), limits);
   } catch (err) {
     if (!(err instanceof BatchInputError)) throw err;
     stores.batches.failValidation(batch.id, [{ code: err.code ?? 'invalid_file', line: err.line, message: err.message, param: null }]);

@@ -45,7 +45,7 @@ export interface OfflineBatchSummary {
  */
 export async function runOfflineBatch(options: OfflineBatchOptions): Promise<OfflineBatchSummary> {
   const content = readFileSync(options.inputPath);
-  const lines = parseBatchInput(content, { maxLines: Number.MAX_SAFE_INTEGER, maxBodyBytes: DEFAULT_MAX_BODY_BYTES });
+  const lines = await parseBatchInput(content, { maxLines: Number.MAX_SAFE_INTEGER, maxBodyBytes: DEFAULT_MAX_BODY_BYTES });
   const endpoint = lines[0].url;
   const other = lines.find((line) => line.url !== endpoint);
   if (other) {

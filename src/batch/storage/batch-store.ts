@@ -260,21 +260,18 @@ export class BatchStore {
    * line pending. completed and expired batches show `finalizing` while their files are written;
    * a cancelled one stays `cancelling`. False if the batch already has an ending or cannot end so.
    */
-  beginEnding(id: string, ending: BatchEnding, unanswered: (line: PendingLine) => string): boolean {
+  beginEnding(id: string, ending: BatchEnding, unanswered: (line: { index: number; customId: string }) => string): boolean {
     return this.db.transaction(() => {
       const batch = this.get(id);
       if (!batch || batch.ending !== null) return false;
       const allowed: Record<BatchEnding, BatchStatus[]> = { completed: ['in_progress'], expired: ['in_progress', 'validating'], cancelled: ['cancelling'] };
       if (!allowed[ending].includes(batch.status)) return false;
       const pending = this.db
-        .prepare("SELECT line_index, line_number, custom_id, url, body FROM batch_lines WHERE batch_id = ? AND state = 'pending' ORDER BY line_index")
-        .all(id) as { line_index: number; line_number: number; custom_id: string; url: BatchEndpoint; body: string }[];
+        .prepare("SELECT line_index, custom_id FROM batch_lines WHERE batch_id = ? AND state = 'pending' ORDER BY line_index")
+        .all(id) as { line_index: number; custom_id: string }[];
       if (ending === 'completed' && pending.length > 0) return false;
       const answer = this.db.prepare("UPDATE batch_lines SET state = 'failed', output = ? WHERE batch_id = ? AND line_index = ?");
-      for (const row of pending) {
-        const line: PendingLine = { batchId: id, index: row.line_index, lineNumber: row.line_number, customId: row.custom_id, url: row.url, body: row.body };
-        answer.run(unanswered(line), id, row.line_index);
-      }
+      for (const row of pending) answer.run(unanswered({ index: row.line_index, customId: row.custom_id }), id, row.line_index);
       const status: BatchStatus = ending === 'cancelled' ? 'cancelling' : 'finalizing';
       this.db
         .prepare('UPDATE batches SET ending = ?, status = ?, finalizing_at = CASE WHEN ? = \'finalizing\' THEN ? ELSE finalizing_at END, failed = failed + ? WHERE id = ?')
