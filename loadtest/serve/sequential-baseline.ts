@@ -15,7 +15,7 @@ export interface SequentialEstimate {
   /** Generated tokens per second: requests are back to back, so tokens / W whatever the concurrency. */
   outputThroughput: number;
   meanTtftMs: number;
-  /** TTFT of the last of the first `concurrency` requests: the longest wait. */
+  /** The longest TTFT: the last request's, after every one before it. */
   maxTtftMs: number;
   meanE2eMs: number;
 }

@@ -112,7 +112,7 @@ export interface ServeBenchResult {
 }
 
 /** The warm-up request every fresh server gets first: its first forward passes allocate and are slow. */
-const WARMUP: BenchPrompt = { promptTokenIds: randomDataset({ count: 1, inputTokens: 16, outputTokens: 4, seed: 7 })[0].promptTokenIds, outputTokens: 4 };
+const WARMUP: BenchPrompt = randomDataset({ count: 1, inputTokens: 16, outputTokens: 4, seed: 7 })[0];
 const LOAD_SAMPLE_MS = 5000;
 
 /**
