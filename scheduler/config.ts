@@ -20,11 +20,12 @@ export interface SchedulerConfig {
   /** Most tokens in one prefill chunk (one runner call at batch size 1). Default 64. */
   readonly maxPrefillChunk?: number;
   /**
-   * Most tokens in one prefill chunk of a request below interactive priority (batch jobs). A
-   * step cannot be interrupted, so an interactive request that arrives waits for the step in
-   * progress: short batch chunks keep that wait short. Default min(16, maxPrefillChunk).
+   * Most prompt tokens of requests below interactive priority (batch jobs) computed in one step,
+   * over all their chunks. A step cannot be interrupted, so an interactive request that arrives
+   * waits for the step in progress: little batch prefill per step keeps that wait short (batch
+   * decodes still run every step). Default min(16, maxPrefillChunk).
    */
-  readonly maxBatchPrefillChunk?: number;
+  readonly maxBatchPrefillTokens?: number;
   /**
    * Whether a waiting request may preempt running requests of strictly lower priority when no
    * row is free or its tokens do not fit the KV budget. Default true.
@@ -45,7 +46,7 @@ export interface ResolvedSchedulerConfig {
   readonly kvTokenBudget: number;
   readonly maxNumBatchedTokens: number;
   readonly maxPrefillChunk: number;
-  readonly maxBatchPrefillChunk: number;
+  readonly maxBatchPrefillTokens: number;
   readonly priorityPreemption: boolean;
   readonly preemptionShield: number;
   /**
@@ -64,11 +65,11 @@ export function resolveSchedulerConfig(config: SchedulerConfig): ResolvedSchedul
     kvTokenBudget: config.kvTokenBudget ?? config.maxSeqs * config.maxLen,
     maxNumBatchedTokens: config.maxNumBatchedTokens ?? config.maxSeqs + maxPrefillChunk,
     maxPrefillChunk,
-    maxBatchPrefillChunk: config.maxBatchPrefillChunk ?? Math.min(16, maxPrefillChunk),
+    maxBatchPrefillTokens: config.maxBatchPrefillTokens ?? Math.min(16, maxPrefillChunk),
     priorityPreemption: config.priorityPreemption ?? true,
     preemptionShield: config.preemptionShield ?? 2,
   };
-  for (const key of ['maxSeqs', 'maxLen', 'kvTokenBudget', 'maxNumBatchedTokens', 'maxPrefillChunk', 'maxBatchPrefillChunk'] as const) {
+  for (const key of ['maxSeqs', 'maxLen', 'kvTokenBudget', 'maxNumBatchedTokens', 'maxPrefillChunk', 'maxBatchPrefillTokens'] as const) {
     requirePositiveInteger(key, resolved[key]);
   }
   if (!Number.isInteger(resolved.preemptionShield) || resolved.preemptionShield < 0) {

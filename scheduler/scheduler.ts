@@ -28,9 +28,10 @@ import { StepPlan, type PlannedWork } from './step-plan.js';
  *      adds one), preempt the worst-ranked running request until they fit; it recomputes later.
  *   2. Decodes: every running request with one token left joins the batched decode call.
  *   3. Prefills, in rank order (priority, then arrival): continuing chunked prefills and new
- *      admissions, each chunk at most `maxPrefillChunk` tokens (`maxBatchPrefillChunk` below
- *      interactive priority). A step that prefills a request prefills nothing of lower priority,
- *      so an interactive prompt's step is not lengthened by batch prompts. A waiting request is admitted
+ *      admissions, each chunk at most `maxPrefillChunk` tokens; below interactive priority at
+ *      most `maxBatchPrefillTokens` per step in all. A step that prefills a request prefills
+ *      nothing of lower priority, so an interactive prompt's step is not lengthened by batch
+ *      prompts, and the step an arriving one waits for is short. A waiting request is admitted
  *      only if a row is free and its whole sequence fits the KV budget beside the running ones,
  *      possibly by preempting strictly lower-priority running requests (`priorityPreemption`).
  *      Admission is strictly FCFS within the rank order: when the best waiting request cannot be
@@ -243,17 +244,20 @@ export class Scheduler {
     // The priority of the first (best-ranked) prefill planned in this step. Everything after it
     // in rank order has that priority or a lower one; the lower ones wait for a later step.
     let prefillPriority: number | undefined;
+    let batchPrefillTokensLeft = this.config.maxBatchPrefillTokens;
     while (plan.budgetLeft > 0) {
       const running = prefilling[nextPrefill];
       const candidate = admitting ? waiting[nextWaiting] : undefined;
       const next = candidate === undefined || (running !== undefined && ranksBefore(running, candidate)) ? running : candidate;
       if (next !== undefined && prefillPriority !== undefined && next.priority < prefillPriority) return;
+      // Below interactive priority everything further is batch work too: its share is used up.
+      if (next !== undefined && next.priority < Priority.interactive && batchPrefillTokensLeft === 0) return;
       if (candidate === undefined || (running !== undefined && ranksBefore(running, candidate))) {
         if (running === undefined) return;
         nextPrefill += 1;
         // It may have been preempted for priority by an admission earlier in this loop.
         if (running.status === 'running') {
-          plan.addPrefill(running, this.chunkLength(running, plan));
+          batchPrefillTokensLeft -= this.planPrefill(running, plan, batchPrefillTokensLeft);
           prefillPriority ??= running.priority;
         }
         continue;
@@ -265,7 +269,7 @@ export class Scheduler {
         continue;
       }
       this.admit(candidate, plan);
-      plan.addPrefill(candidate, this.chunkLength(candidate, plan));
+      batchPrefillTokensLeft -= this.planPrefill(candidate, plan, batchPrefillTokensLeft);
       prefillPriority ??= candidate.priority;
     }
   }
@@ -296,9 +300,16 @@ export class Scheduler {
     return true;
   }
 
-  private chunkLength(request: RequestState, plan: StepPlan): number {
-    const chunk = request.priority < Priority.interactive ? this.config.maxBatchPrefillChunk : this.config.maxPrefillChunk;
-    return Math.min(request.numTokensToCompute, chunk, plan.budgetLeft);
+  /**
+   * Plans the request's next prefill chunk: at most maxPrefillChunk tokens, and below
+   * interactive priority at most what is left of this step's batch share (`batchTokensLeft`,
+   * at least 1 here). Returns the tokens it took from that share.
+   */
+  private planPrefill(request: RequestState, plan: StepPlan, batchTokensLeft: number): number {
+    const batch = request.priority < Priority.interactive;
+    const length = Math.min(request.numTokensToCompute, this.config.maxPrefillChunk, plan.budgetLeft, batch ? batchTokensLeft : Infinity);
+    plan.addPrefill(request, length);
+    return batch ? length : 0;
   }
 
   private admit(request: RequestState, plan: StepPlan): void {

@@ -4,21 +4,24 @@ import { FakeEngine } from './scheduler-fake-engine.js';
 
 /**
  * The scheduler's share of "interactive time to first token stays close to idle while a batch
- * runs": batch prompts prefill in short chunks (a step cannot be interrupted, so an arriving chat
+ * runs": a step computes few batch prompt tokens (a step cannot be interrupted, so an arriving chat
  * waits at most one short step), and a step that prefills a chat prefills no batch prompt.
  */
 describe('scheduler: batch jobs beside interactive prompts', () => {
-  it('prefills batch prompts in maxBatchPrefillChunk chunks and interactive ones in maxPrefillChunk chunks', () => {
-    const engine = new FakeEngine({ maxSeqs: 4, maxLen: 512, maxNumBatchedTokens: 68, maxPrefillChunk: 64, maxBatchPrefillChunk: 8 });
-    engine.submit('contract', { promptLength: 40, maxTokens: 2, priority: Priority.batch });
-    const batchChunks = [engine.step(), engine.step()].flatMap((output) => output.prefill);
-    expect(batchChunks).toEqual([
-      { id: 'contract', start: 0, length: 8, samples: false },
-      { id: 'contract', start: 8, length: 8, samples: false },
+  it('computes at most maxBatchPrefillTokens of batch prompts per step, over all of them; interactive prompts take maxPrefillChunk', () => {
+    const engine = new FakeEngine({ maxSeqs: 4, maxLen: 512, maxNumBatchedTokens: 68, maxPrefillChunk: 64, maxBatchPrefillTokens: 8 });
+    engine.submit('contract-a', { promptLength: 12, maxTokens: 2, priority: Priority.batch });
+    engine.submit('contract-b', { promptLength: 40, maxTokens: 2, priority: Priority.batch });
+    expect(engine.step().prefill).toEqual([{ id: 'contract-a', start: 0, length: 8, samples: false }]);
+    // a's last 4 tokens, then b takes the rest of the step's share.
+    expect(engine.step().prefill).toEqual([
+      { id: 'contract-a', start: 8, length: 4, samples: true },
+      { id: 'contract-b', start: 0, length: 4, samples: false },
     ]);
     engine.submit('chat', { promptLength: 100, maxTokens: 2 });
     expect(engine.step().prefill).toEqual([{ id: 'chat', start: 0, length: 64, samples: false }]);
     engine.runToIdle();
+    for (const [id, expected] of engine.expected) expect(engine.results.get(id), id).toMatchObject(expected);
   });
 
   it('a step that prefills a chat prefills no batch prompt, while batch decodes go on in it', () => {
@@ -40,9 +43,9 @@ describe('scheduler: batch jobs beside interactive prompts', () => {
     for (const [id, expected] of engine.expected) expect(engine.results.get(id), id).toMatchObject(expected);
   });
 
-  it('checks maxBatchPrefillChunk like the other sizes and defaults it to min(16, maxPrefillChunk)', () => {
-    expect(resolveSchedulerConfig({ maxSeqs: 2, maxLen: 64 }).maxBatchPrefillChunk).toBe(16);
-    expect(resolveSchedulerConfig({ maxSeqs: 2, maxLen: 64, maxPrefillChunk: 8 }).maxBatchPrefillChunk).toBe(8);
-    expect(() => resolveSchedulerConfig({ maxSeqs: 2, maxLen: 64, maxBatchPrefillChunk: 0 })).toThrow(RangeError);
+  it('checks maxBatchPrefillTokens like the other sizes and defaults it to min(16, maxPrefillChunk)', () => {
+    expect(resolveSchedulerConfig({ maxSeqs: 2, maxLen: 64 }).maxBatchPrefillTokens).toBe(16);
+    expect(resolveSchedulerConfig({ maxSeqs: 2, maxLen: 64, maxPrefillChunk: 8 }).maxBatchPrefillTokens).toBe(8);
+    expect(() => resolveSchedulerConfig({ maxSeqs: 2, maxLen: 64, maxBatchPrefillTokens: 0 })).toThrow(RangeError);
   });
 });

@@ -21,6 +21,7 @@ interface ServeFlags {
   maxWaiting?: number;
   maxNumBatchedTokens?: number;
   maxPrefillChunk?: number;
+  batchPrefillTokens?: number;
   maxBodyBytes: number;
   drainTimeout: number;
   logPrompts?: boolean;
@@ -64,6 +65,7 @@ export function serveCommand(): Command {
     .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files').default('./data'))
     .addOption(flag('--max-file-bytes <bytes>', 'largest file upload (/v1/files), e.g. 200MiB').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES))
     .addOption(flag('--max-batch-lines <n>', 'most requests in one batch file').argParser(parsePositiveInt).default(DEFAULT_MAX_BATCH_LINES))
+    .addOption(flag('--batch-prefill-tokens <n>', 'prompt tokens of batch lines per engine step (default 16): fewer keep interactive TTFT near idle beside a batch, more prefill batches faster').argParser(parsePositiveInt))
     .addOption(flag('--batch-concurrency <n>', 'batch lines in flight at once (default: max-seqs)').argParser(parsePositiveInt))
     .addHelpText('after', '\nEvery flag can also be set by its environment variable, e.g. QWEN3_SERVE_PORT=9000.')
     .action((flags: ServeFlags) => runServe(flags));
@@ -99,6 +101,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxWaiting: flags.maxWaiting,
     maxNumBatchedTokens: flags.maxNumBatchedTokens,
     maxPrefillChunk: flags.maxPrefillChunk,
+    maxBatchPrefillTokens: flags.batchPrefillTokens,
     maxBodyBytes: flags.maxBodyBytes,
     drainTimeoutSeconds: flags.drainTimeout,
     logPrompts: flags.logPrompts ?? false,

@@ -50,6 +50,7 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
         kvTokenBudget,
         maxNumBatchedTokens: config.maxNumBatchedTokens,
         maxPrefillChunk: config.maxPrefillChunk,
+        maxBatchPrefillTokens: config.maxBatchPrefillTokens,
       },
     });
     const info: EngineInfo = {

@@ -20,6 +20,8 @@ export interface EngineConfig {
   maxNumBatchedTokens?: number;
   /** Tokens per prefill chunk; default 64. */
   maxPrefillChunk?: number;
+  /** Prompt tokens of batch-priority requests per step; default 16. */
+  maxBatchPrefillTokens?: number;
 }
 
 /** What the engine reports once its model is loaded. */
