@@ -132,6 +132,8 @@ describe('serving benchmark run', () => {
     expect(model.transformers?.result.runs).toHaveLength(1);
     expect(model.transformers?.estimates.map((e) => e.concurrency)).toEqual([1, 2]);
     expect(result.load.length).toBeGreaterThanOrEqual(2);
+    // The measured code is named (tests run in a git checkout).
+    expect(result.codeRevision).toMatch(/[0-9a-f]{7,}(-dirty)?$/);
 
     const files = await writeServeBenchOutputs(result, out, 'qwen3-serve bench serve --test');
     const json = JSON.parse(readFileSync(files.json, 'utf8')) as { command: string; kind: string };

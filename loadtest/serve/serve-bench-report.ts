@@ -42,7 +42,7 @@ export function formatServeBench(result: ServeBenchResult, charts: { name: strin
   const lines: string[] = [];
   lines.push(
     `Machine: ${machine.cpuModel}, ${machine.cores} cores (${machine.simdFlags.join(' ')}), ${gigabytes(machine.memoryBytes)} RAM; Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}. ` +
-      `Run started ${result.startedAt}, took ${(result.wallSeconds / 60).toFixed(1)} min.`,
+      `Run started ${result.startedAt}, took ${(result.wallSeconds / 60).toFixed(1)} min${result.codeRevision ? `, code ${result.codeRevision}` : ''}.`,
   );
   lines.push(
     `Machine load over the run (1-min load average, ${loads.length} samples every 5 s): min ${loads[0].toFixed(2)}, median ${loads[Math.floor(loads.length / 2)].toFixed(2)}, max ${loads[loads.length - 1].toFixed(2)} ` +

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { loadTokenizer } from '../../src/model/tokenizer/load-tokenizer.js';
 import { modelWeightBytes } from '../bench/bench-models.js';
@@ -105,6 +106,8 @@ export interface ServeBenchResult {
   machine: MachineInfo;
   options: Omit<ServeBenchOptions, 'log' | 'onModelDone'>;
   startedAt: string;
+  /** `git describe --always --dirty` of the code measured (servers run from this tree), or null outside a checkout. */
+  codeRevision: string | null;
   wallSeconds: number;
   models: ModelServeResult[];
   /** The machine's load average every few seconds over the run: how shared the machine was. */
@@ -133,7 +136,8 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
   load.push({ atSeconds: 0, load: loadavg() });
   const models: ModelServeResult[] = [];
   const { log: _log, onModelDone, ...recorded } = options;
-  const snapshot = (): ServeBenchResult => ({ kind: 'serve', machine, options: recorded, startedAt: startedAt.toISOString(), wallSeconds: (performance.now() - began) / 1000, models, load });
+  const codeRevision = describeRevision();
+  const snapshot = (): ServeBenchResult => ({ kind: 'serve', machine, options: recorded, startedAt: startedAt.toISOString(), codeRevision, wallSeconds: (performance.now() - began) / 1000, models, load });
   try {
     for (const model of options.models) {
       models.push(await benchModel(model, options, log));
@@ -144,6 +148,14 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
   }
   load.push({ atSeconds: (performance.now() - began) / 1000, load: loadavg() });
   return snapshot();
+}
+
+function describeRevision(): string | null {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
 }
 
 async function benchModel(model: ServeBenchModel, options: ServeBenchOptions, log: (line: string) => void): Promise<ModelServeResult> {
