@@ -17,6 +17,11 @@ class FakePool implements RowMover {
     this.rows[a] = this.rows[b].slice(0, length);
     this.rows[b] = saved;
   }
+  releaseRow(row: number): void {
+    this.released.push(row);
+    this.rows[row] = [];
+  }
+  readonly released: number[] = [];
 }
 
 /** A seeded generator so the randomized run is reproducible. */
@@ -60,6 +65,9 @@ describe('KvRows', () => {
         const id = live[Math.floor(random() * live.length)];
         rows.release(id);
         content.delete(id);
+        // The row handed back is the one the release emptied (the fake clears it: a live row
+        // cleared here would fail the content check below).
+        expect(pool.released.at(-1)).toBe(rows.used);
       } else {
         for (const id of live) write(id, [id * 1000 + content.get(id)!.length]);
       }

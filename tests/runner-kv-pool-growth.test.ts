@@ -47,7 +47,7 @@ function rowMatches(pool: KvPool, row: number, length: number, asRow = row): boo
 }
 
 describe('KvPool capacity growth', () => {
-  it('starts at 64 positions, doubles to hold what is reserved, stops at maxLen and refuses beyond it', () => {
+  it('starts at 64 positions, grows in steps of 64 by at least an eighth, stops at maxLen and refuses beyond it', () => {
     const pool = new KvPool(shape);
     expect(pool.capacity).toBe(64);
     expect(pool.view(0, 3).keys[0].dims).toEqual([3, 2, 64, 4]);
@@ -56,11 +56,43 @@ describe('KvPool capacity growth', () => {
     pool.reserve(65);
     expect(pool.capacity).toBe(128);
     pool.reserve(129);
+    expect(pool.capacity).toBe(192);
+    const big = new KvPool({ ...shape, maxLen: 4096 });
+    big.reserve(1000);
+    expect(big.capacity).toBe(1024);
+    big.reserve(1025); // an eighth more than 1024 is 1152
+    expect(big.capacity).toBe(1152);
+    pool.reserve(193);
     expect(pool.capacity).toBe(200);
     expect(pool.view(1, 2).values[1].dims).toEqual([2, 2, 200, 4]);
     expect(() => pool.reserve(201)).toThrow(RangeError);
     expect(new KvPool({ ...shape, maxLen: 16 }).capacity).toBe(16);
     expect(pool.reservedBytes).toBe(pool.bytesPerToken * 3 * 200);
+  });
+
+  it('narrows to the longest live row when a long row is released, keeping what the others hold', () => {
+    const pool = new KvPool({ ...shape, maxLen: 1000 });
+    pool.reserve(500);
+    writeRow(pool, 0, 500);
+    writeRow(pool, 1, 100);
+    writeRow(pool, 2, 30);
+    expect(pool.capacity).toBe(512);
+    pool.releaseRow(2); // the longest live row is still 500: nothing changes
+    expect(pool.capacity).toBe(512);
+    pool.releaseRow(0);
+    expect(pool.capacity).toBe(128);
+    expect(rowMatches(pool, 1, 100)).toBe(true);
+    // Within a quarter of the capacity the layout stays: no relayout for a few positions.
+    writeRow(pool, 0, 128);
+    pool.reserve(130);
+    expect(pool.capacity).toBe(192);
+    writeRow(pool, 2, 150);
+    pool.releaseRow(0);
+    expect(pool.capacity).toBe(192);
+    expect(rowMatches(pool, 2, 150)).toBe(true);
+    pool.releaseRow(2);
+    pool.releaseRow(1);
+    expect(pool.capacity).toBe(64);
   });
 
   it('carries every written position of every row into the wider layout and leaves unwritten rows zero', () => {
@@ -91,14 +123,14 @@ describe('OnnxRunner over a growing KV pool (tiny fp32)', () => {
   });
   afterAll(() => session.release());
 
-  it('decodes two batched rows across three widenings with the logits of one plain prefill', async () => {
+  it('decodes two batched rows across four widenings with the logits of one plain prefill', async () => {
     const runner = await OnnxRunner.open({ onnxPath: join(tinyModelDir('fp32'), 'model.onnx'), device: 'cpu', maxSeqs: 2, maxLen: 300 });
     try {
       const sequences = [Array.from({ length: 40 }, (_, i) => 1000 + ((i * 37) % 5000)), Array.from({ length: 9 }, (_, i) => 7000 + i)];
       await runner.forward({ firstRow: 0, tokens: [sequences[0]], pastLengths: [0] });
       await runner.forward({ firstRow: 1, tokens: [sequences[1]], pastLengths: [0] });
       let logits: Float32Array = new Float32Array(0);
-      // Row 0 goes from 40 to 280 positions: the pool widens 64 -> 128 -> 256 -> 300 meanwhile.
+      // Row 0 goes from 40 to 280 positions: the pool widens 64 -> 128 -> 192 -> 256 -> 300 meanwhile.
       for (let step = 0; step < 240; step++) {
         const next = sequences.map((_, row) => 3000 + ((step * 13 + row * 101) % 4000));
         logits = await runner.forward({ firstRow: 0, tokens: next.map((t) => [t]), pastLengths: sequences.map((s) => s.length) });

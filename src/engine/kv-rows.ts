@@ -10,6 +10,8 @@
 export interface RowMover {
   copyRow(from: number, to: number, length: number): void;
   swapRows(a: number, b: number, length: number): void;
+  /** The row no longer holds a sequence. */
+  releaseRow(row: number): void;
 }
 
 export class KvRows<Id> {
@@ -95,6 +97,8 @@ export class KvRows<Id> {
       this.moveInto(this.rows.length - 1, row);
     }
     this.rows.pop();
+    // Every move above left the last row empty.
+    this.mover.releaseRow(this.rows.length);
   }
 
   /** Moves the sequence at `from` to the empty row `to`; a no-op when they coincide. */

@@ -19,6 +19,8 @@ export interface ModelRunner {
   copyRow(from: number, to: number, length: number): void;
   /** Exchanges the first `length` KV positions of two rows. */
   swapRows(a: number, b: number, length: number): void;
+  /** The row holds no sequence any more: its positions need not be kept. */
+  releaseRow(row: number): void;
   close(): Promise<void>;
 }
 

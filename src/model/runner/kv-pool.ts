@@ -20,8 +20,13 @@ export interface KvView {
   values: ort.Tensor[];
 }
 
-/** Positions per row the buffers start with (or maxLen, if smaller); they double from there. */
-const INITIAL_CAPACITY = 64;
+/** Positions per row the buffers start with (or maxLen, if smaller), and the step capacity moves in. */
+const CAPACITY_STEP = 64;
+
+/** Smallest multiple of CAPACITY_STEP that holds `positions`, at most maxLen. */
+function stepsFor(positions: number, maxLen: number): number {
+  return Math.min(maxLen, Math.max(CAPACITY_STEP, Math.ceil(positions / CAPACITY_STEP) * CAPACITY_STEP));
+}
 
 /**
  * The KV cache of every running sequence: per layer, one key and one value buffer shaped
@@ -32,14 +37,16 @@ const INITIAL_CAPACITY = 64;
  * keeps decoding rows packed at the front. Buffers are allocated zero-filled and rows are never
  * cleared, so the operating system only commits pages a sequence has actually written.
  *
- * Why `capacity` grows instead of being maxLen from the start: onnxruntime-node 1.30 copies every
- * fetched output into a new JavaScript buffer after each run, pre-allocated ones included, so
- * each forward pass copies its whole KV view, [rows, kvHeads, capacity, headDim] per layer and
- * kind. With capacity = maxLen (8192 by default) one decode row cost 2.4 GB of copying per step
- * for Qwen3-4B and eight rows ran the machine out of memory. Capacity is instead the smallest
- * power of two (from INITIAL_CAPACITY) that holds the longest sequence seen so far, so the copy
- * stays within twice the KV actually held. It grows, never shrinks; growing moves each row's
- * written positions into the wider layout once.
+ * Why `capacity` follows the longest live sequence instead of being maxLen: onnxruntime-node 1.30
+ * copies every fetched output into a new JavaScript buffer after each run, pre-allocated ones
+ * included, so each forward pass copies its whole KV view, [rows, kvHeads, capacity, headDim] per
+ * layer and kind. With capacity = maxLen (8192 by default) one decode row cost 2.4 GB of copying
+ * per step for Qwen3-4B and eight rows ran the machine out of memory. Capacity is instead a
+ * multiple of 64 positions just above the longest sequence a live row holds: it grows by at least
+ * an eighth (so a long sequence relays out the pool a logarithmic number of times plus once per
+ * 64 positions at most), and shrinks when the longest live row falls a quarter below it (a long
+ * request that finished must not slow every later one). A relayout moves each live row's written
+ * positions once, about what one forward pass copies anyway.
  */
 export class KvPool {
   readonly shape: KvPoolShape;
@@ -59,7 +66,7 @@ export class KvPool {
     this.shape = shape;
     const elementBytes = shape.kvType === 'float16' ? 2 : 4;
     this.bytesPerToken = shape.numLayers * 2 * shape.kvHeads * shape.headDim * elementBytes;
-    this.capacityPositions = Math.min(shape.maxLen, INITIAL_CAPACITY);
+    this.capacityPositions = stepsFor(0, shape.maxLen);
     this.written = new Int32Array(shape.maxSeqs);
     this.keys = this.allocate(this.capacityPositions);
     this.values = this.allocate(this.capacityPositions);
@@ -84,9 +91,19 @@ export class KvPool {
     if (positions > this.shape.maxLen) {
       throw new RangeError(`${positions} positions exceed the pool's rows of ${this.shape.maxLen}`);
     }
-    let next = this.capacityPositions * 2;
-    while (next < positions) next *= 2;
-    this.relayout(Math.min(next, this.shape.maxLen));
+    const capacity = this.capacityPositions;
+    this.relayout(stepsFor(Math.max(positions, capacity + capacity / 8), this.shape.maxLen));
+  }
+
+  /**
+   * Marks a row as holding no sequence: its positions need not be carried any more, and when the
+   * longest live row now fits in three quarters of the capacity, the layout narrows to it.
+   */
+  releaseRow(row: number): void {
+    this.checkRows(row, 1);
+    this.written[row] = 0;
+    const fitted = stepsFor(Math.max(...this.written), this.shape.maxLen);
+    if (fitted <= (this.capacityPositions * 3) / 4) this.relayout(fitted);
   }
 
   /** Tensors over rows [firstRow, firstRow + count), each [count, kvHeads, capacity, headDim]. */
@@ -116,7 +133,8 @@ export class KvPool {
   copyRow(from: number, to: number, length: number): void {
     if (from === to || length === 0) return;
     this.forEachHeadSpan(length, (buffer, rowStart, span) => buffer.copyWithin(rowStart(to), rowStart(from), rowStart(from) + span));
-    this.written[to] = Math.max(this.written[to], length);
+    // What `to` held beyond `length` belonged to the sequence that left it: no longer carried.
+    this.written[to] = length;
   }
 
   /** Exchanges the valid positions of two rows (the longer length is swapped for both). */
@@ -127,9 +145,8 @@ export class KvPool {
       buffer.copyWithin(rowStart(a), rowStart(b), rowStart(b) + span);
       buffer.set(saved, rowStart(b));
     });
-    const longest = Math.max(this.written[a], this.written[b], length);
-    this.written[a] = longest;
-    this.written[b] = longest;
+    this.written[a] = length;
+    this.written[b] = length;
   }
 
   /**
@@ -150,22 +167,22 @@ export class KvPool {
   private relayout(capacity: number): void {
     const { maxSeqs, kvHeads, headDim } = this.shape;
     const old = this.capacityPositions;
-    const widen = (buffer: KvArray): KvArray => {
-      const wider = this.allocateOne(capacity);
+    const move = (buffer: KvArray): KvArray => {
+      const moved = this.allocateOne(capacity);
       for (let row = 0; row < maxSeqs; row++) {
         // Rows never written stay zero pages: copying them would commit memory for nothing.
         const span = Math.min(this.written[row], old) * headDim;
         if (span === 0) continue;
         for (let h = 0; h < kvHeads; h++) {
           const from = (row * kvHeads + h) * old * headDim;
-          wider.set(buffer.subarray(from, from + span), (row * kvHeads + h) * capacity * headDim);
+          moved.set(buffer.subarray(from, from + span), (row * kvHeads + h) * capacity * headDim);
         }
       }
-      return wider;
+      return moved;
     };
     // One buffer at a time, so the old layout is freed as the new one fills.
-    this.keys = this.keys.map(widen);
-    this.values = this.values.map(widen);
+    this.keys = this.keys.map(move);
+    this.values = this.values.map(move);
     this.capacityPositions = capacity;
   }
 

@@ -98,6 +98,10 @@ export class OnnxRunner implements ModelRunner {
     this.kv.swapRows(a, b, length);
   }
 
+  releaseRow(row: number): void {
+    this.kv.releaseRow(row);
+  }
+
   async close(): Promise<void> {
     await this.session.release();
   }
