@@ -1,8 +1,9 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { runOfflineBatch, type OfflineBatchSummary } from '../batch/offline/run-offline-batch.js';
 import { ServeError } from '../errors.js';
 import { DEFAULT_MAX_SEQS } from '../server.js';
+import { parsePositiveInt } from './option-parsers.js';
 
 interface BatchFlags {
   input: string;
@@ -79,10 +80,4 @@ function formatSummary(summary: OfflineBatchSummary, output: string): string {
     `written to: ${output}`,
     '',
   ].join('\n');
-}
-
-function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }

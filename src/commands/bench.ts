@@ -7,6 +7,7 @@ import { runEngineBench } from '../../loadtest/bench/engine-bench.js';
 import { formatEngineBench } from '../../loadtest/bench/engine-bench-report.js';
 import { runModelBench } from '../../loadtest/bench/model-bench.js';
 import { formatModelBench } from '../../loadtest/bench/model-bench-report.js';
+import { parseNonNegativeInt, parsePositiveInt, parsePositiveIntList } from './option-parsers.js';
 
 /** The benchmark models' weight formats: int4 and int8 MatMulNBits, block 128 (the published CPU export's). */
 const FORMATS = {
@@ -104,11 +105,11 @@ function engineBenchCommand(): Command {
   const command = new Command('engine')
     .description('the engine in its worker thread: decode tok/s at 1-8 streams, step overhead, main-thread event-loop lag, and the same requests through @huggingface/transformers')
     .option('--model-dir <dir>', 'model folder (default: the qwen3-4b int4 export in --cache)')
-    .option('--concurrency <list>', 'comma-separated concurrent stream counts', parseCountList, [1, 2, 4, 8])
+    .option('--concurrency <list>', 'comma-separated concurrent stream counts', parsePositiveIntList, [1, 2, 4, 8])
     .option('--rounds <n>', 'times the sweep runs; each concurrency reports its best round (default 2, quick 1)', parsePositiveInt)
     .option('--prompt-tokens <n>', 'prompt length of every request', parsePositiveInt, 32)
     .option('--max-tokens <n>', 'tokens each request generates (default 96, quick 24)', parsePositiveInt)
-    .option('--baseline-requests <n>', 'requests the transformers.js baseline runs one after another, 0 to skip (default: the largest concurrency; quick 2)', parseCount);
+    .option('--baseline-requests <n>', 'requests the transformers.js baseline runs one after another, 0 to skip (default: the largest concurrency; quick 2)', parseNonNegativeInt);
   return withCommonOptions(command).action(async (flags: EngineFlags) => {
     const quick = flags.quick === true;
     const modelDir = flags.modelDir ?? ensureBenchModel(benchModel('int4'), flags.cache, progress);
@@ -164,20 +165,20 @@ function serveBenchCommand(): Command {
     .option('--threads <n>', "onnxruntime intra-op threads (default: onnxruntime's, one per core)", parsePositiveInt)
     .addOption(new Option('--formats <list>', 'weight formats of the qwen3-4b preset').default(['int4', 'int8'], 'int4,int8').argParser(parseFormats))
     .option('--model-dir <dir...>', 'serve these model folders instead of the exported presets')
-    .option('--extended-models <n>', 'how many of the models (the first ones) also run the Poisson, contract and prefill-setting scenarios', parseCount, 1)
+    .option('--extended-models <n>', 'how many of the models (the first ones) also run the Poisson, contract and prefill-setting scenarios', parseNonNegativeInt, 1)
     .option('--out <dir>', 'results folder (default results/serve-<time>)')
-    .option('--concurrency <list>', 'concurrency sweep (default 1,2,4,8,16; quick 1,4)', parseCountList)
+    .option('--concurrency <list>', 'concurrency sweep (default 1,2,4,8,16; quick 1,4)', parsePositiveIntList)
     .option('--input-tokens <n>', "prompt tokens of the sweep's random prompts (113: llama.cpp's workload)", parsePositiveInt, 113)
     .option('--output-tokens <n>', "output tokens of the sweep's requests (64: llama.cpp's workload)", parsePositiveInt, 64)
     .option('--min-requests <n>', 'requests of a sweep level at least (a level sends max(this, concurrency))', parsePositiveInt, 2)
-    .option('--baseline-concurrency <list>', 'sweep levels also run on the server with batching off, --max-seqs 1 (default 8; quick 4)', parseCountList)
+    .option('--baseline-concurrency <list>', 'sweep levels also run on the server with batching off, --max-seqs 1 (default 8; quick 4)', parsePositiveIntList)
     .option('--rates <list>', 'Poisson request rates, requests/s (default 0.1; quick 0.5)', parseRateList)
-    .option('--poisson-requests <n>', 'requests per Poisson rate, 0 to skip (default 6; quick 3)', parseCount)
-    .option('--contract-requests <n>', 'contract summarisation requests, 0 to skip (default 2; quick 1)', parseCount)
+    .option('--poisson-requests <n>', 'requests per Poisson rate, 0 to skip (default 6; quick 3)', parseNonNegativeInt)
+    .option('--contract-requests <n>', 'contract summarisation requests, 0 to skip (default 2; quick 1)', parseNonNegativeInt)
     .option('--contract-tokens <min-max>', 'contract prompt lengths (default 1024-2048; quick 256-512)', parseRange)
     .option('--contract-output-tokens <n>', 'output tokens of a contract summary', parsePositiveInt, 32)
     .option('--prefill-settings <list>', 'prefill chunk[:step budget] settings tried on the peer workload (default 128,256; quick 128)', parsePrefillSettings)
-    .option('--transformers-requests <n>', 'requests the transformers.js baseline runs one after another, 0 to skip (default 2; quick 1)', parseCount)
+    .option('--transformers-requests <n>', 'requests the transformers.js baseline runs one after another, 0 to skip (default 2; quick 1)', parseNonNegativeInt)
     .option('--max-seqs <n>', 'KV rows of the batching server', parsePositiveInt, 8)
     .option('--max-waiting <n>', 'queue of every server beyond its running requests (large: no benchmark request is refused)', parsePositiveInt, 64)
     .option('--from-json <file>', "no run: rewrite report.md and the plots into --out from a run's results.json (or results.partial.json)")
@@ -244,7 +245,7 @@ function httpLoadCommand(): Command {
     .description('HTTP robustness under autocannon on 127.0.0.1: overload (429 + Retry-After, no 5xx, flat memory), cheap requests while generating, mid-stream disconnects (no slot leak)')
     .option('--model-dir <dir>', 'model folder (default: the qwen3-4b int4 export in --cache)')
     .option('--max-seqs <n>', "the server's KV rows (small, so the queue is easy to overflow)", parsePositiveInt, 2)
-    .option('--max-waiting <n>', "the server's queue beyond the running requests", parseCount, 2)
+    .option('--max-waiting <n>', "the server's queue beyond the running requests", parseNonNegativeInt, 2)
     .option('--connections <n>', 'concurrent connections of the overload', parsePositiveInt, 64);
   return withCommonOptions(command).action(async (flags: HttpFlags) => {
     const { runHttpLoad } = await import('../../loadtest/http/http-load.js');
@@ -272,22 +273,6 @@ function report(kind: string, markdown: string, result: unknown, jsonPath: strin
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${markdown}\n\nRaw results: ${path}\n`);
-}
-
-function parsePositiveInt(value: string): number {
-  const n = parseCount(value);
-  if (n === 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
-}
-
-function parseCountList(value: string): number[] {
-  return value.split(',').map((part) => parsePositiveInt(part.trim()));
 }
 
 function parseRateList(value: string): number[] {

@@ -5,6 +5,7 @@ import { isPresetName, PRESETS, type Qwen3Shape } from '../model/shape.js';
 import { createRandomWeightSource } from '../model/weights/random-source.js';
 import { openSafetensorsCheckpoint } from '../model/weights/safetensors-source.js';
 import type { WeightSource } from '../model/weights/weight-source.js';
+import { parsePositiveInt, parsePositiveNumber } from './option-parsers.js';
 
 /** Shape flags and the Qwen3Shape field each one overrides. */
 const SHAPE_FLAGS = [
@@ -108,18 +109,6 @@ function shapeProblem(shape: Qwen3Shape): string | null {
     return `--vocab-size ${shape.vocabSize} must exceed Qwen3's special token ids (up to ${specialTokens}) for the tokenizer to fit`;
   }
   return null;
-}
-
-function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function parsePositiveNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
 }
 
 function parseSeed(value: string): number {

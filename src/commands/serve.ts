@@ -1,10 +1,11 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { DEFAULT_MAX_BODY_BYTES } from '../api/app.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../batch/batch-jobs.js';
 import { DEFAULT_MAX_BATCH_LINES } from '../batch/input/parse-batch-input.js';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_MAX_SEQS, DEFAULT_PORT, startServer, type ServerHandle } from '../server.js';
 import { downloadModel } from '../model/hub/download-model.js';
 import { parseHubModelRef } from '../model/hub/model-ref.js';
+import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt } from './option-parsers.js';
 import { ensureBuiltInTinyModel, TINY_MODEL_BANNER } from './serve-tiny-model.js';
 
 interface ServeFlags {
@@ -139,55 +140,4 @@ function stopOnSignals(server: ServerHandle): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-}
-
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
-  return n;
-}
-
-function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function parseNonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
-}
-
-function parseNonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
-  return n;
-}
-
-const BYTE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  kib: 2 ** 10,
-  m: 1e6,
-  mb: 1e6,
-  mib: 2 ** 20,
-  g: 1e9,
-  gb: 1e9,
-  gib: 2 ** 30,
-  t: 1e12,
-  tb: 1e12,
-  tib: 2 ** 40,
-};
-
-/** A size in bytes: a plain number, or with a unit (4GiB, 512MB, 1.5G); decimal units are powers of 1000. */
-export function parseByteSize(value: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
-  const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
-  if (!match || unit === undefined) throw new InvalidArgumentError('expected a size in bytes, e.g. 4GiB, 512MB or 1048576');
-  const bytes = Math.floor(Number(match[1]) * unit);
-  if (bytes <= 0 || !Number.isSafeInteger(bytes)) throw new InvalidArgumentError('expected a positive size');
-  return bytes;
 }
