@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapedGauge } from './scraped-gauge.js';
 
 export interface EventLoopLagOptions {
   /** Length of the window each exported value summarises (ms). Default 5000. */
@@ -36,19 +37,7 @@ export class EventLoopLagMetrics {
     // Metrics must never keep a process alive that is otherwise done.
     this.timer.unref();
 
-    const labels = { model_name: modelName };
-    const registers = [registry];
-    const labelNames = ['model_name'];
-    const windowed = (name: string, help: string, pick: () => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.set(labels, pick());
-        },
-      });
+    const windowed = (name: string, help: string, pick: () => number) => scrapedGauge(registry, modelName, name, help, pick);
     windowed('qwen3_serve_event_loop_lag_p50_seconds', 'Median main-thread event-loop delay over the last window.', () => this.last.p50);
     windowed('qwen3_serve_event_loop_lag_p99_seconds', '99th percentile main-thread event-loop delay over the last window.', () => this.last.p99);
     windowed('qwen3_serve_event_loop_lag_max_seconds', 'Longest main-thread event-loop delay over the last window.', () => this.last.max);

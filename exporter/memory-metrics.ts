@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { scrapedGauge } from './scraped-gauge.js';
 
 /** What the engine reports once loaded that memory panels need (EngineClient.info). */
 export interface EngineMemoryInfo {
@@ -29,27 +30,16 @@ export class MemoryMetrics {
   private readonly kvBudgetBytes: Gauge<string>;
 
   constructor(registry: Registry, modelName: string, readUsage: MemoryUsageReader = () => process.memoryUsage()) {
-    const labels = { model_name: modelName };
-    this.labels = labels;
-    const registers = [registry];
-    const labelNames = ['model_name'];
+    this.labels = { model_name: modelName };
     const scraped = (name: string, help: string, pick: (usage: ReturnType<MemoryUsageReader>) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.set(labels, pick(readUsage()));
-        },
-      });
+      scrapedGauge(registry, modelName, name, help, () => pick(readUsage()));
     scraped('qwen3_serve_process_resident_memory_bytes', 'Resident set size of the server process (all threads, native memory included).', (u) => u.rss);
     scraped('qwen3_serve_heap_used_bytes', 'V8 heap in use on the main thread.', (u) => u.heapUsed);
     scraped('qwen3_serve_heap_total_bytes', 'V8 heap reserved on the main thread.', (u) => u.heapTotal);
     scraped('qwen3_serve_external_memory_bytes', 'Memory of C++ objects bound to JavaScript objects on the main thread.', (u) => u.external);
     scraped('qwen3_serve_array_buffers_bytes', 'Memory of ArrayBuffers and SharedArrayBuffers on the main thread (part of external).', (u) => u.arrayBuffers);
 
-    const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames, registers });
+    const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['model_name'], registers: [registry] });
     this.weightBytes = gauge('qwen3_serve_model_weight_bytes', 'Bytes of the loaded model files (graph and weights).');
     this.kvAllocatedBytes = gauge('qwen3_serve_kv_cache_allocated_bytes', 'Bytes of KV cache buffers allocated for all rows.');
     this.kvUsedBytes = gauge('qwen3_serve_kv_cache_used_bytes', 'Bytes of KV cache holding computed tokens.');
