@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
 import { invalidParam } from '../../errors.js';
 import type { EngineEvent, GenerationRequest } from '../../engine/generation.js';
-import { collectChoices, cutOff, publicFinishReason } from '../generation/collect-choices.js';
+import { collectChoices, publicFinishReason } from '../generation/collect-choices.js';
+import { generationStream } from '../generation/generation-stream.js';
 import { chatLogprobContent } from '../generation/logprobs.js';
 import { planGeneration } from '../generation/plan.js';
 import { SSE_CONTENT_TYPE, SSE_DONE, sseEvent } from '../generation/sse.js';
@@ -9,7 +10,6 @@ import { usageBody } from '../generation/usage.js';
 import { startGeneration } from '../generation/start-generation.js';
 import { streamResponse } from '../generation/stream-response.js';
 import type { AppEnv } from '../http/app-env.js';
-import { asServeError } from '../http/error-response.js';
 import type { Exchange } from '../http/exchange.js';
 import { ChatCompletionRequest, type ChatCompletion, type ChatCompletionChunk } from '../schemas/chat.js';
 import type { ServedModel } from '../serving-state.js';
@@ -104,15 +104,13 @@ async function* chatStream(
     for (let index = 0; index < request.n; index++) {
       yield chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
     }
-    for await (const event of events) {
-      if (event.type === 'delta') {
-        const { delta } = event;
-        if (delta.tokenIds.length > 0) exchange.noteFirstToken();
+    yield* generationStream(events, exchange, clientGone, {
+      delta: (delta) => {
         const finishing = delta.finishReason !== undefined;
         const logprobs = delta.logprobs && delta.logprobs.length > 0 ? { content: chatLogprobContent(model.tokenizer, delta.logprobs), refusal: null } : null;
-        if (delta.text === '' && logprobs === null && !finishing) continue;
+        if (delta.text === '' && logprobs === null && !finishing) return null;
         if (outputs) outputs[delta.choice] += delta.text;
-        yield chunk([
+        return chunk([
           {
             index: delta.choice,
             delta: delta.text === '' ? {} : { content: delta.text },
@@ -121,23 +119,10 @@ async function* chatStream(
             ...(finishing ? { stop_reason: delta.stopReason ?? null } : {}),
           },
         ]);
-      } else if (event.type === 'done') {
-        exchange.completionTokens = event.usage.completionTokens;
-        if (options.includeUsage) yield sseEvent({ ...base, choices: [], usage: usageBody(event.usage) });
-        yield SSE_DONE;
-        return;
-      }
-    }
-    throw cutOff();
-  } catch (err) {
-    if (clientGone.aborted) {
-      exchange.clientGone = true;
-      return;
-    }
-    const error = asServeError(err);
-    exchange.error = error;
-    yield sseEvent(error.toBody());
-    yield SSE_DONE;
+      },
+      done: (event) => [...(options.includeUsage ? [sseEvent({ ...base, choices: [], usage: usageBody(event.usage) })] : []), SSE_DONE],
+      error: (error) => [sseEvent(error.toBody()), SSE_DONE],
+    });
   } finally {
     if (outputs) exchange.output = outputs.join('\n---\n');
   }

@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
 import { invalidParam } from '../../errors.js';
 import type { EngineEvent, GenerationRequest } from '../../engine/generation.js';
-import { collectChoices, cutOff, publicFinishReason } from '../generation/collect-choices.js';
+import { collectChoices, publicFinishReason } from '../generation/collect-choices.js';
+import { generationStream } from '../generation/generation-stream.js';
 import { CompletionLogprobsBuilder } from '../generation/logprobs.js';
 import { planGeneration } from '../generation/plan.js';
 import { SSE_CONTENT_TYPE, SSE_DONE, sseEvent } from '../generation/sse.js';
@@ -9,7 +10,6 @@ import { usageBody } from '../generation/usage.js';
 import { startGeneration } from '../generation/start-generation.js';
 import { streamResponse } from '../generation/stream-response.js';
 import type { AppEnv } from '../http/app-env.js';
-import { asServeError } from '../http/error-response.js';
 import type { Exchange } from '../http/exchange.js';
 import { CompletionRequest, DEFAULT_COMPLETION_MAX_TOKENS, type Completion, type CompletionChunk } from '../schemas/completions.js';
 import type { ServedModel } from '../serving-state.js';
@@ -89,13 +89,11 @@ async function* completionStream(
   const logprobs = request.sampling.logprobs ? Array.from({ length: request.n }, () => new CompletionLogprobsBuilder(model.tokenizer)) : null;
   const outputs = options.logPrompts ? Array.from({ length: request.n }, () => '') : null;
   try {
-    for await (const event of events) {
-      if (event.type === 'delta') {
-        const { delta } = event;
-        if (delta.tokenIds.length > 0) exchange.noteFirstToken();
+    yield* generationStream(events, exchange, clientGone, {
+      delta: (delta) => {
         const finishing = delta.finishReason !== undefined;
         const chunkLogprobs = logprobs && delta.logprobs && delta.logprobs.length > 0 ? logprobs[delta.choice].add(delta.logprobs) : null;
-        if (delta.text === '' && chunkLogprobs === null && !finishing) continue;
+        if (delta.text === '' && chunkLogprobs === null && !finishing) return null;
         if (outputs) outputs[delta.choice] += delta.text;
         const choice: CompletionChunk['choices'][number] = {
           index: delta.choice,
@@ -104,24 +102,11 @@ async function* completionStream(
           finish_reason: finishing ? publicFinishReason(delta.finishReason) : null,
           ...(finishing ? { stop_reason: delta.stopReason ?? null } : {}),
         };
-        yield sseEvent({ ...options.reply, choices: [choice], ...usageField });
-      } else if (event.type === 'done') {
-        exchange.completionTokens = event.usage.completionTokens;
-        if (options.includeUsage) yield sseEvent({ ...options.reply, choices: [], usage: usageBody(event.usage) });
-        yield SSE_DONE;
-        return;
-      }
-    }
-    throw cutOff();
-  } catch (err) {
-    if (clientGone.aborted) {
-      exchange.clientGone = true;
-      return;
-    }
-    const error = asServeError(err);
-    exchange.error = error;
-    yield sseEvent(error.toBody());
-    yield SSE_DONE;
+        return sseEvent({ ...options.reply, choices: [choice], ...usageField });
+      },
+      done: (event) => [...(options.includeUsage ? [sseEvent({ ...options.reply, choices: [], usage: usageBody(event.usage) })] : []), SSE_DONE],
+      error: (error) => [sseEvent(error.toBody()), SSE_DONE],
+    });
   } finally {
     if (outputs) exchange.output = outputs.join('\n---\n');
   }

@@ -1,13 +1,13 @@
 import type { Hono } from 'hono';
 import type { EngineEvent } from '../../engine/generation.js';
 import type { ChatMessageInput } from '../../model/tokenizer/chat-messages.js';
-import { cutOff, publicFinishReason } from '../generation/collect-choices.js';
+import { publicFinishReason } from '../generation/collect-choices.js';
+import { generationStream } from '../generation/generation-stream.js';
 import { planGeneration } from '../generation/plan.js';
 import { startGeneration } from '../generation/start-generation.js';
 import { streamResponse } from '../generation/stream-response.js';
 import { usageBody } from '../generation/usage.js';
 import type { AppEnv } from '../http/app-env.js';
-import { asServeError } from '../http/error-response.js';
 import type { Exchange } from '../http/exchange.js';
 import { InstructRequest } from '../schemas/instruct.js';
 import { parseJsonBody } from '../validation/parse-body.js';
@@ -50,29 +50,16 @@ async function* instructLines(events: AsyncIterable<EngineEvent>, exchange: Exch
   let output = '';
   let finishReason: 'stop' | 'length' | undefined;
   try {
-    for await (const event of events) {
-      if (event.type === 'delta') {
-        const { delta } = event;
-        if (delta.tokenIds.length > 0) exchange.noteFirstToken();
+    yield* generationStream(events, exchange, clientGone, {
+      delta: (delta) => {
         if (delta.finishReason !== undefined) finishReason = publicFinishReason(delta.finishReason);
-        if (delta.text === '') continue;
+        if (delta.text === '') return null;
         if (logPrompts) output += delta.text;
-        yield `${JSON.stringify(delta.text)}\n`;
-      } else if (event.type === 'done') {
-        exchange.completionTokens = event.usage.completionTokens;
-        yield `${JSON.stringify({ finish_reason: finishReason ?? publicFinishReason(event.finishReasons[0]), usage: usageBody(event.usage) })}\n`;
-        return;
-      }
-    }
-    throw cutOff();
-  } catch (err) {
-    if (clientGone.aborted) {
-      exchange.clientGone = true;
-      return;
-    }
-    const error = asServeError(err);
-    exchange.error = error;
-    yield `${JSON.stringify(error.toBody())}\n`;
+        return `${JSON.stringify(delta.text)}\n`;
+      },
+      done: (event) => [`${JSON.stringify({ finish_reason: finishReason ?? publicFinishReason(event.finishReasons[0]), usage: usageBody(event.usage) })}\n`],
+      error: (error) => [`${JSON.stringify(error.toBody())}\n`],
+    });
   } finally {
     if (logPrompts) exchange.output = output;
   }
