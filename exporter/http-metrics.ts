@@ -1,20 +1,9 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { HttpObserver } from '../src/api/observability.js';
-import type { ErrorType } from '../src/errors.js';
+import { ERROR_TYPES, type ErrorType } from '../src/errors.js';
 
 /** HTTP answer time: from sub-millisecond health checks to long streamed generations. */
 export const HTTP_DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
-
-/** Every ServeError type, so each errors series exists at 0 before the first failure. */
-const ERROR_TYPES: readonly ErrorType[] = [
-  'invalid_request_error',
-  'authentication_error',
-  'not_found_error',
-  'request_too_large',
-  'rate_limit_error',
-  'service_unavailable',
-  'server_error',
-];
 
 /**
  * The HTTP layer's metrics: requests by route pattern, method and status, their duration, and
@@ -49,6 +38,7 @@ export class HttpMetrics implements HttpObserver {
       labelNames: ['model_name', 'type', 'code'],
       registers,
     });
+    // Every ServeError type, so each errors series exists at 0 before the first failure.
     for (const type of ERROR_TYPES) this.errors.inc({ model_name: modelName, type, code: '' }, 0);
   }
 

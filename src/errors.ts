@@ -9,6 +9,7 @@ export type ErrorType =
   | 'request_too_large'
   | 'rate_limit_error'
   | 'service_unavailable'
+  | 'timeout_error'
   | 'server_error';
 
 const STATUS: Record<ErrorType, number> = {
@@ -18,8 +19,16 @@ const STATUS: Record<ErrorType, number> = {
   request_too_large: 413,
   rate_limit_error: 429,
   service_unavailable: 503,
+  // A request past --request-timeout: 504 is what HTTP (and gRPC's DEADLINE_EXCEEDED) use for
+  // "the answer did not come in time". 408 would say the client was too slow to send its request.
+  // OpenAI's SDK retries 408 and 5xx alike, and a retry would most likely spend the whole timeout
+  // again on a KV row, so the answer also carries `x-should-retry: false` (see errorResponse).
+  timeout_error: 504,
   server_error: 500,
 };
+
+/** Every error type, e.g. so each errors series can exist at 0 before the first failure. */
+export const ERROR_TYPES = Object.keys(STATUS) as readonly ErrorType[];
 
 export interface ServeErrorOptions {
   /** The request field at fault, as a dotted path (`messages.0.content`). */
@@ -80,4 +89,11 @@ export interface SerializedServeError {
 
 export function invalidParam(param: string, message: string, code: string | null = 'invalid_value'): ServeError {
   return new ServeError('invalid_request_error', message, { param, code });
+}
+
+/** A request that ran past --request-timeout (queue wait and generation together); it has been cancelled. */
+export function requestTimedOut(timeoutSeconds: number): ServeError {
+  return new ServeError('timeout_error', `the request did not finish within the server's request timeout of ${timeoutSeconds} s and was cancelled`, {
+    code: 'request_timeout',
+  });
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EngineEvent } from '../src/engine/generation.js';
 import type { StepReport } from '../src/engine/step-report.js';
 import { EngineClient } from '../src/engine/worker/engine-client.js';
@@ -72,6 +72,59 @@ describe('EngineClient: the engine in a worker thread', () => {
     const last = reports.at(-1)!;
     expect(last.scheduler.numRunning).toBeLessThanOrEqual(1);
     expect(last.scheduler.numWaiting).toBe(0);
+  });
+
+  describe('a request timeout', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    /** The timers EngineClient starts for `timeoutMs` (a delay no other code uses), and whether each was cleared. */
+    function watchTimers(timeoutMs: number): () => { started: number; cleared: number } {
+      const setTimer = vi.spyOn(globalThis, 'setTimeout');
+      const clearTimer = vi.spyOn(globalThis, 'clearTimeout');
+      return () => {
+        const handles = setTimer.mock.calls.flatMap((call, i) => (call[1] === timeoutMs ? [setTimer.mock.results[i].value as unknown] : []));
+        const cleared = handles.filter((handle) => clearTimer.mock.calls.some((call) => call[0] === handle)).length;
+        return { started: handles.length, cleared };
+      };
+    }
+
+    it('past it the request is cancelled like an abort: the stream throws 504 request_timeout and the row is freed', async () => {
+      const timers = watchTimers(150);
+      const events: EngineEvent[] = [];
+      const started = performance.now();
+      const run = async () => {
+        for await (const event of client.submit(request('slow', [9, 9, 9], { maxTokens: 500 }, { ignoreEos: true }), undefined, 150)) events.push(event);
+      };
+      await expect(run()).rejects.toMatchObject({ status: 504, type: 'timeout_error', code: 'request_timeout', message: expect.stringContaining('0.15 s') });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+      expect(events.some((event) => event.type === 'done')).toBe(false);
+      expect(client.inFlight).toBe(0);
+      expect(timers().started).toBe(1);
+      // The worker frees the row at its next step; then a fresh request runs alone.
+      const after = await collect(client.submit(request('after-timeout', [1, 2], { maxTokens: 2 })));
+      expect(after.at(-1)?.type).toBe('done');
+      expect(reports.at(-1)!.scheduler.numRunning).toBeLessThanOrEqual(1);
+      expect(reports.at(-1)!.scheduler.numWaiting).toBe(0);
+    });
+
+    it('its timer is cleared however the request ends first: done, an error, an abort, leaving the loop', async () => {
+      const timeoutMs = 61_000;
+      const timers = watchTimers(timeoutMs);
+      const done = await collect(client.submit(request('in-time', [1, 2], { maxTokens: 2 }), undefined, timeoutMs));
+      expect(done.at(-1)?.type).toBe('done');
+      await expect(collect(client.submit(request('rejected', Array.from({ length: 600 }, () => 7)), undefined, timeoutMs))).rejects.toMatchObject({ status: 400 });
+      const controller = new AbortController();
+      for await (const event of client.submit(request('aborted', [3, 3], { maxTokens: 400 }, { ignoreEos: true }), controller.signal, timeoutMs)) {
+        if (event.type === 'delta') controller.abort();
+      }
+      for await (const event of client.submit(request('left', [4, 4], { maxTokens: 400 }, { ignoreEos: true }), undefined, timeoutMs)) {
+        if (event.type === 'delta') break;
+      }
+      expect(client.inFlight).toBe(0);
+      expect(timers()).toEqual({ started: 4, cleared: 4 });
+    });
   });
 
   it('a model that cannot load fails start() with its reason', async () => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
-import { ServeError } from '../../errors.js';
+import { requestTimedOut, ServeError } from '../../errors.js';
 import type { EngineEvent, GenerationRequest } from '../generation.js';
 import type { StepReport } from '../step-report.js';
 import { EventChannel } from './event-channel.js';
@@ -8,6 +8,9 @@ import type { EngineConfig, EngineInfo, FromWorker, ToWorker } from './protocol.
 import { siblingModule, spawnModuleWorker } from './spawn-worker.js';
 
 export type EngineState = 'ready' | 'draining' | 'stopped' | 'failed';
+
+/** setTimeout's longest delay (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface EngineClientOptions {
   /** Requests allowed to wait for a row beyond those running; more get 429. Default 4 * maxSeqs. */
@@ -22,6 +25,8 @@ export class EngineClient {
   readonly info: EngineInfo;
   private readonly worker: Worker;
   private readonly channels = new Map<string, EventChannel<EngineEvent>>();
+  /** The timeout timers of requests submitted with one; a request leaves both maps together (forget). */
+  private readonly deadlines = new Map<string, NodeJS.Timeout>();
   private readonly capacity: number;
   private readonly steps = new EventEmitter();
   private currentState: EngineState = 'ready';
@@ -93,9 +98,11 @@ export class EngineClient {
    * Submits a request. Throws at once (before any event) when the engine is not accepting
    * (503) or the queue is full (429), so callers can answer with a plain HTTP error. The stream
    * ends after the request's `done` event and throws a ServeError if the request fails. Leaving
-   * the loop early, or aborting `signal`, aborts the request and frees its KV row.
+   * the loop early, or aborting `signal`, aborts the request and frees its KV row. With
+   * `timeoutMs`, a request not done by then (queue wait and generation together) is aborted the
+   * same way and its stream throws a 504 `request_timeout`.
    */
-  submit(request: GenerationRequest, signal?: AbortSignal): AsyncIterable<EngineEvent> {
+  submit(request: GenerationRequest, signal?: AbortSignal, timeoutMs?: number): AsyncIterable<EngineEvent> {
     if (this.currentState !== 'ready') {
       throw this.fatal ?? new ServeError('service_unavailable', `the engine is ${this.currentState}`, { code: 'not_ready', retryAfterSeconds: 5 });
     }
@@ -108,6 +115,10 @@ export class EngineClient {
     if (this.channels.has(request.id)) throw new ServeError('invalid_request_error', `request id ${request.id} is already in flight`);
     const channel = new EventChannel<EngineEvent>(() => this.cancel(request.id));
     this.channels.set(request.id, channel);
+    if (timeoutMs !== undefined && timeoutMs > 0) {
+      const timedOut = () => this.cancel(request.id, requestTimedOut(timeoutMs / 1000));
+      this.deadlines.set(request.id, setTimeout(timedOut, Math.min(timeoutMs, MAX_TIMER_MS)));
+    }
     if (signal) {
       if (signal.aborted) queueMicrotask(() => this.cancel(request.id));
       else signal.addEventListener('abort', () => this.cancel(request.id), { once: true });
@@ -116,12 +127,16 @@ export class EngineClient {
     return channel;
   }
 
-  /** Aborts a request: its KV row is freed at the engine's next step, its stream ends. */
-  cancel(requestId: string): void {
+  /**
+   * Aborts a request: its KV row is freed at the engine's next step, its stream ends (or, with a
+   * `reason`, throws it after the events already delivered).
+   */
+  cancel(requestId: string, reason?: ServeError): void {
     const channel = this.channels.get(requestId);
     if (!channel) return;
-    this.channels.delete(requestId);
-    channel.end();
+    this.forget(requestId);
+    if (reason) channel.fail(reason);
+    else channel.end();
     this.send({ type: 'abort', requestId });
   }
 
@@ -142,7 +157,7 @@ export class EngineClient {
     if (this.currentState === 'stopped') return;
     this.currentState = 'stopped';
     for (const channel of this.channels.values()) channel.fail(new ServeError('service_unavailable', 'the server is shutting down', { code: 'shutting_down' }));
-    this.channels.clear();
+    this.forgetAll();
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.send({ type: 'shutdown' });
     const timer = setTimeout(() => void this.worker.terminate(), 10_000);
@@ -162,7 +177,7 @@ export class EngineClient {
         break;
       case 'rejected': {
         const channel = this.channels.get(message.requestId);
-        this.channels.delete(message.requestId);
+        this.forget(message.requestId);
         channel?.fail(ServeError.fromJSON(message.error));
         break;
       }
@@ -179,13 +194,13 @@ export class EngineClient {
     const channel = this.channels.get(event.requestId);
     if (!channel) return; // cancelled: the engine may still report its last step
     if (event.type === 'error') {
-      this.channels.delete(event.requestId);
+      this.forget(event.requestId);
       channel.fail(ServeError.fromJSON(event.error));
       return;
     }
     channel.push(event);
     if (event.type === 'done') {
-      this.channels.delete(event.requestId);
+      this.forget(event.requestId);
       channel.end();
     }
   }
@@ -194,6 +209,17 @@ export class EngineClient {
     this.fatal = error;
     if (this.currentState !== 'stopped') this.currentState = 'failed';
     for (const channel of this.channels.values()) channel.fail(error);
-    this.channels.clear();
+    this.forgetAll();
+  }
+
+  /** A request is over for the main thread: its stream is settled or about to be, its timer is stopped. */
+  private forget(requestId: string): void {
+    this.channels.delete(requestId);
+    clearTimeout(this.deadlines.get(requestId));
+    this.deadlines.delete(requestId);
+  }
+
+  private forgetAll(): void {
+    for (const requestId of [...this.channels.keys()]) this.forget(requestId);
   }
 }
