@@ -109,6 +109,17 @@ describe('the batch executor', () => {
     expect(fileLines(stores, batch.errorFileId).map((l) => [l.custom_id, l.response?.status_code])).toEqual([['c3', 500]]);
   });
 
+  it('a line that ran past the request timeout (504) fails at once: one attempt, in the error file', async () => {
+    const api = endpoint((prompt) => (prompt === 'p1' ? 504 : 200));
+    const { stores, executor, batchId, endOf } = await setUp({ lines: inputLines(3), endpoint: api });
+    const ended = endOf(batchId);
+    executor.start();
+    const batch = await ended;
+    expect(batch).toMatchObject({ status: 'completed', counts: { total: 3, completed: 2, failed: 1 } });
+    expect(api.calls.filter((p) => p === 'p1')).toHaveLength(1);
+    expect(fileLines(stores, batch.errorFileId).map((l) => [l.custom_id, l.response?.status_code])).toEqual([['c1', 504]]);
+  });
+
   it('fails a batch whose lines do not call its endpoint, naming the lines', async () => {
     const api = endpoint();
     const { executor, batchId, endOf } = await setUp({ endpoint: api, url: '/v1/chat/completions' });

@@ -2,6 +2,9 @@ import { newBatchRequestId } from '../batch-ids.js';
 import { answeredLine } from '../output/output-line.js';
 import type { LineAnswer, PendingLine } from '../storage/batch-store.js';
 
+/** The status of a request that ran past --request-timeout (ServeError `timeout_error`). */
+const REQUEST_TIMEOUT_STATUS = 504;
+
 /**
  * How a line reaches the endpoint: the Hono app called in-process (`app.request`) with the
  * batch priority in its environment, so the line runs through exactly the route an HTTP client
@@ -14,6 +17,8 @@ export type LineRequestSender = (url: string, init: RequestInit) => Promise<Resp
  * - answered: a final answer to store (2xx, or a 4xx the same body would always get);
  * - busy: 429 or 503, the server cannot take it now: retry later, store nothing;
  * - server_error: a 500, stored only if retries keep getting it.
+ * A 504 (the line ran past --request-timeout) is answered, not a server_error: another attempt
+ * would most likely hold a KV row for the whole timeout again, so the line fails at once.
  */
 export type LineAttempt =
   | { kind: 'answered'; answer: LineAnswer }
@@ -33,7 +38,7 @@ export async function attemptLine(send: LineRequestSender, line: PendingLine, si
   const bodyText = await response.text();
   if (response.status === 429 || response.status === 503) return { kind: 'busy', retryAfterMs: retryAfterMs(response.headers.get('retry-after')) };
   const answer = toAnswer(line, id, response, bodyText);
-  return response.status >= 500 ? { kind: 'server_error', answer } : { kind: 'answered', answer };
+  return response.status >= 500 && response.status !== REQUEST_TIMEOUT_STATUS ? { kind: 'server_error', answer } : { kind: 'answered', answer };
 }
 
 function toAnswer(line: PendingLine, id: string, response: Response, bodyText: string): LineAnswer {
