@@ -44,6 +44,11 @@ export interface ServerConfig {
   maxBodyBytes?: number;
   /** How long drain() lets in-flight requests finish before cutting them off. Default 30 s. */
   drainTimeoutSeconds?: number;
+  /**
+   * The longest a generation request may live, queue wait and generation together; past it the
+   * request is cancelled (its KV row freed) and answered 504 request_timeout. Default 1800 s; 0: no limit.
+   */
+  requestTimeoutSeconds?: number;
   logPrompts?: boolean;
   /** Default: pino JSON lines on stdout. */
   logger?: Logger;
@@ -89,6 +94,14 @@ export interface ServerHandle {
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_MAX_SEQS = 8;
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 30;
+/**
+ * A backstop, not a latency goal: a request that has been alive 30 minutes is stuck or abandoned
+ * behind a connection that stays open (a departed client is cancelled at once anyway). It must not
+ * cut real work short: on a loaded 2-core CPU the 4B model's first token alone took up to 453 s,
+ * queue included (BENCHMARKS.md: p99 TTFT at 8 clients with --max-seqs 1), so OpenAI's own 600 s
+ * client timeout would be too tight as a server default.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 1800;
 /** EngineClient's default admission queue (requests waiting beyond those running), per KV row. */
 const DEFAULT_WAITING_PER_SEQ = 4;
 /** After the engine has drained, responses get this long to flush before connections are cut. */
@@ -124,6 +137,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
     apiKey: config.apiKey,
     maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     logPrompts: config.logPrompts,
+    requestTimeoutSeconds: config.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
     observer: config.observer ?? ownMetrics ?? undefined,
     metrics: config.metrics ?? ownMetrics ?? undefined,
     batch: batches?.jobs,

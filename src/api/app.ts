@@ -31,6 +31,8 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** Log prompts and outputs with each request (off: only counts and timings). */
   logPrompts?: boolean;
+  /** The longest a generation request may live, queue wait included (--request-timeout); absent or 0: no limit. */
+  requestTimeoutSeconds?: number;
   observer?: HttpObserver;
   metrics?: MetricsRenderer;
   /** The Files and Batch API over a data directory; without it those routes are 404. */
@@ -50,7 +52,7 @@ const KEYED_PATHS = ['/v1/*', '/tokenize', '/detokenize'];
  */
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const routeOptions = { state: options.state, logPrompts: options.logPrompts ?? false };
+  const routeOptions = { state: options.state, logPrompts: options.logPrompts ?? false, requestTimeoutSeconds: options.requestTimeoutSeconds ?? 0 };
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   app.use('*', exchangeLog({ logger: options.logger, observer: options.observer }));

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_MAX_BODY_BYTES } from '../api/app.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../batch/batch-jobs.js';
 import { DEFAULT_MAX_BATCH_LINES } from '../batch/input/parse-batch-input.js';
-import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_MAX_SEQS, DEFAULT_PORT, startServer, type ServerHandle } from '../server.js';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_MAX_SEQS, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_SECONDS, startServer, type ServerHandle } from '../server.js';
 import { downloadModel } from '../model/hub/download-model.js';
 import { parseHubModelRef } from '../model/hub/model-ref.js';
 import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt } from './option-parsers.js';
@@ -25,6 +25,7 @@ interface ServeFlags {
   batchPrefillTokens?: number;
   maxBodyBytes: number;
   drainTimeout: number;
+  requestTimeout: number;
   logPrompts?: boolean;
   dataDir: string;
   maxFileBytes: number;
@@ -62,6 +63,15 @@ export function serveCommand(): Command {
     .addOption(flag('--max-prefill-chunk <n>', 'tokens per prefill chunk (default 64): longer chunks prefill faster, shorter ones keep running streams flowing').argParser(parsePositiveInt))
     .addOption(flag('--max-body-bytes <bytes>', 'largest request body, e.g. 4MiB').argParser(parseByteSize).default(DEFAULT_MAX_BODY_BYTES))
     .addOption(flag('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may finish').argParser(parseNonNegativeNumber).default(DEFAULT_DRAIN_TIMEOUT_SECONDS))
+    .addOption(
+      flag(
+        '--request-timeout <seconds>',
+        'longest life of a generation request, queue wait included; past it the request is cancelled (its KV row freed) and answered 504 request_timeout. ' +
+          'The default (30 min) only stops stuck or abandoned requests from holding a row: long answers on a busy CPU take minutes. 0: no limit',
+      )
+        .argParser(parseNonNegativeNumber)
+        .default(DEFAULT_REQUEST_TIMEOUT_SECONDS),
+    )
     .addOption(flag('--log-prompts', 'log prompts and outputs with each request (default: counts and timings only)'))
     .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files').default('./data'))
     .addOption(flag('--max-file-bytes <bytes>', 'largest file upload (/v1/files), e.g. 200MiB').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES))
@@ -105,6 +115,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxBatchPrefillTokens: flags.batchPrefillTokens,
     maxBodyBytes: flags.maxBodyBytes,
     drainTimeoutSeconds: flags.drainTimeout,
+    requestTimeoutSeconds: flags.requestTimeout,
     logPrompts: flags.logPrompts ?? false,
     dataDir: flags.dataDir,
     maxFileBytes: flags.maxFileBytes,

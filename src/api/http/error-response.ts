@@ -15,5 +15,8 @@ export function errorResponse(error: ServeError): Response {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
   if (error.type === 'authentication_error') headers['www-authenticate'] = 'Bearer';
+  // OpenAI's SDKs obey this header over their status rules: a request that ran out its timeout
+  // would most likely do so again, holding a KV row for the whole time, so clients should not retry.
+  if (error.type === 'timeout_error') headers['x-should-retry'] = 'false';
   return new Response(JSON.stringify(error.toBody()), { status: error.status, headers });
 }

@@ -45,6 +45,7 @@ function errorResponses(statuses: number[]): ResponsesObject {
     413: 'The request body is larger than the configured limit (--max-body-bytes; for uploads --max-file-bytes).',
     429: 'The admission queue is full (queue_full); retry after Retry-After seconds.',
     503: 'The model is still loading (model_loading), the server is draining (draining), or the model failed to load.',
+    504: 'The request ran past the server\'s --request-timeout, queue wait included (timeout_error, code request_timeout); it was cancelled. A stream already started ends with this error as its last event instead.',
   };
   const responses: ResponsesObject = {};
   for (const status of statuses) {
@@ -52,12 +53,13 @@ function errorResponses(statuses: number[]): ResponsesObject {
       description: descriptions[status],
       content: { 'application/json': { schema: ref('ErrorResponse') } },
       ...(status === 429 || status === 503 ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } } } : {}),
+      ...(status === 504 ? { headers: { 'x-should-retry': { description: "Tells OpenAI's SDKs not to retry.", schema: { type: 'string', const: 'false' } } } } : {}),
     };
   }
   return responses;
 }
 
-const GENERATION_ERRORS = [400, 401, 404, 413, 429, 503];
+const GENERATION_ERRORS = [400, 401, 404, 413, 429, 503, 504];
 
 function generationOperation(summary: string, request: string, whole: string, chunk: string): OperationObject {
   return {

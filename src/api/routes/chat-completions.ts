@@ -37,7 +37,7 @@ export function registerChatCompletions(app: Hono<AppEnv>, options: RouteOptions
       priority: c.env?.priority,
     });
     exchange.promptTokens = request.promptTokenIds.length;
-    const { events, abort } = startGeneration(model, request, c.req.raw.signal);
+    const { events, abort } = startGeneration(model, request, c.req.raw.signal, options.requestTimeoutSeconds);
     const reply = { id: `chatcmpl-${request.id}`, created: unixSeconds(), model: model.name };
     if (!body.stream) return c.json(await wholeCompletion(model, request, events, exchange, reply, options.logPrompts));
     const stream = chatStream(model, request, events, exchange, abort.signal, {

@@ -40,7 +40,7 @@ export function registerCompletions(app: Hono<AppEnv>, options: RouteOptions): v
       priority: c.env?.priority,
     });
     exchange.promptTokens = request.promptTokenIds.length;
-    const { events, abort } = startGeneration(model, request, c.req.raw.signal);
+    const { events, abort } = startGeneration(model, request, c.req.raw.signal, options.requestTimeoutSeconds);
     const reply = { id: `cmpl-${request.id}`, object: 'text_completion' as const, created: unixSeconds(), model: model.name };
     if (!body.stream) {
       const { choices, usage } = await collectChoices(events, request.n, exchange);

@@ -41,7 +41,7 @@ export function registerInstruct(app: Hono<AppEnv>, options: RouteOptions): void
       sampling: body,
     });
     exchange.promptTokens = request.promptTokenIds.length;
-    const { events, abort } = startGeneration(model, request, c.req.raw.signal);
+    const { events, abort } = startGeneration(model, request, c.req.raw.signal, options.requestTimeoutSeconds);
     return streamResponse({ exchange, abort, contentType: NDJSON_CONTENT_TYPE, body: instructLines(events, exchange, abort.signal, options.logPrompts) });
   });
 }

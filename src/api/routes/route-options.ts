@@ -5,4 +5,6 @@ export interface RouteOptions {
   state: ServingState;
   /** Put prompts and outputs into the request log lines (--log-prompts); off by default. */
   logPrompts: boolean;
+  /** --request-timeout: the longest a generation request may live, queue wait included; 0: no limit. */
+  requestTimeoutSeconds: number;
 }
