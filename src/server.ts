@@ -31,7 +31,7 @@ export interface ServerConfig {
   maxWaiting?: number;
   /** Tokens per engine step (decodes + prefill chunks); default maxSeqs + maxPrefillChunk. */
   maxNumBatchedTokens?: number;
-  /** Tokens per prefill chunk; default 64. */
+  /** Tokens per prefill chunk; default 128. */
   maxPrefillChunk?: number;
   /**
    * Prompt tokens of batch lines computed per engine step (default 16): fewer keep interactive

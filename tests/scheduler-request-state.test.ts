@@ -60,8 +60,8 @@ describe('scheduler config', () => {
   it('applies defaults and caps the context limit by the KV budget', () => {
     const config = resolveSchedulerConfig({ maxSeqs: 4, maxLen: 512, kvTokenBudget: 300 });
     expect(config).toMatchObject({
-      maxNumBatchedTokens: 4 + 64,
-      maxPrefillChunk: 64,
+      maxNumBatchedTokens: 4 + 128,
+      maxPrefillChunk: 128,
       priorityPreemption: true,
       contextLimit: 300,
     });

@@ -60,7 +60,7 @@ export function serveCommand(): Command {
     .addOption(flag('--served-model-name <name>', "the model name clients use; default the model folder's name"))
     .addOption(flag('--max-waiting <n>', 'requests allowed to wait beyond those running before 429 (default 4 x max-seqs)').argParser(parseNonNegativeInt))
     .addOption(flag('--max-num-batched-tokens <n>', 'tokens per engine step, decodes plus prefill chunks (default max-seqs + max-prefill-chunk)').argParser(parsePositiveInt))
-    .addOption(flag('--max-prefill-chunk <n>', 'tokens per prefill chunk (default 64): longer chunks prefill faster, shorter ones keep running streams flowing').argParser(parsePositiveInt))
+    .addOption(flag('--max-prefill-chunk <n>', 'tokens per prefill chunk (default 128): longer chunks prefill faster, shorter ones keep running streams flowing').argParser(parsePositiveInt))
     .addOption(flag('--max-body-bytes <bytes>', 'largest request body, e.g. 4MiB').argParser(parseByteSize).default(DEFAULT_MAX_BODY_BYTES))
     .addOption(flag('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may finish').argParser(parseNonNegativeNumber).default(DEFAULT_DRAIN_TIMEOUT_SECONDS))
     .addOption(

@@ -18,7 +18,7 @@ export interface EngineConfig {
   kvMemoryBytes?: number;
   /** Tokens per step (decodes + prefill chunk); default maxSeqs + maxPrefillChunk. */
   maxNumBatchedTokens?: number;
-  /** Tokens per prefill chunk; default 64. */
+  /** Tokens per prefill chunk; default 128. */
   maxPrefillChunk?: number;
   /** Prompt tokens of batch-priority requests per step; default 16. */
   maxBatchPrefillTokens?: number;
