@@ -36,6 +36,15 @@ import { StepPlan, type PlannedWork } from './step-plan.js';
  *      possibly by preempting strictly lower-priority running requests (`priorityPreemption`).
  *      Admission is strictly FCFS within the rank order: when the best waiting request cannot be
  *      admitted, none behind it is, so a long prompt cannot be starved by short ones.
+ *   4. Steps stay short for arrivals above batch priority (a step cannot be interrupted, and the
+ *      runner executes a step's decode call and prefill chunks one after another anyway):
+ *      - a step that prefills a prompt decodes only if a decode of that prompt's priority or
+ *        higher is due (all decoding rows decode together, so it is all or none): an
+ *        interactive prompt beside a batch job is not slowed by the job's decodes;
+ *      - batch prefill chunks do not share a step with decodes: while both are due, decode steps
+ *        and batch-prefill steps alternate (a step after one that held its decodes back admits
+ *        no batch chunk), so the step an interactive arrival waits for is one of the two, not
+ *        both. The total work is the same.
  *
  * Progress: the best-ranked running request is never a KV-growth victim and always fits alone
  * (numTokens <= contextLimit <= kvTokenBudget), so it finishes; then the next one is best. So
@@ -68,6 +77,8 @@ export class Scheduler {
   private scheduledTokensTotal = 0;
   private readonly finishedTotal: Record<FinishReason, number> = { stop: 0, length: 0, abort: 0, error: 0 };
   private lastStep = { numDecodeTokens: 0, numPrefillTokens: 0, numPrefillChunks: 0, numScheduledTokens: 0 };
+  /** Whether the previous step held its decodes back for a prefill (rule 4). */
+  private lastStepHeldDecodes = false;
 
   constructor(config: SchedulerConfig) {
     this.config = resolveSchedulerConfig(config);
@@ -127,7 +138,16 @@ export class Scheduler {
       // Always fits: maxNumBatchedTokens >= maxSeqs >= running.size.
       if (request.isDecodable) plan.addDecode(request);
     }
-    this.planPrefillsAndAdmissions(plan, preemptedNow);
+    // Rule 4: decodes held back in the previous step get this one before any batch chunk.
+    this.planPrefillsAndAdmissions(plan, preemptedNow, !(plan.hasDecodes && this.lastStepHeldDecodes));
+    const prefillPriority = plan.prefillPriority;
+    const decodePriority = plan.decodePriority;
+    const holdDecodes =
+      prefillPriority !== undefined &&
+      decodePriority !== undefined &&
+      (prefillPriority < Priority.interactive || decodePriority < prefillPriority);
+    if (holdDecodes) plan.withdrawDecodes();
+    this.lastStepHeldDecodes = holdDecodes;
 
     const finished = this.finishedSinceLastStep;
     this.finishedSinceLastStep = [];
@@ -235,7 +255,7 @@ export class Scheduler {
    * an interactive admission is not kept behind a batch job's long chunked prefill, and gives
    * each a chunk of the remaining token budget.
    */
-  private planPrefillsAndAdmissions(plan: StepPlan, preemptedNow: Set<RequestState>): void {
+  private planPrefillsAndAdmissions(plan: StepPlan, preemptedNow: Set<RequestState>, batchPrefillAllowed: boolean): void {
     const prefilling = [...this.running].filter((r) => !r.isDecodable);
     const waiting = [...this.waiting];
     let nextPrefill = 0;
@@ -244,7 +264,7 @@ export class Scheduler {
     // The priority of the first (best-ranked) prefill planned in this step. Everything after it
     // in rank order has that priority or a lower one; the lower ones wait for a later step.
     let prefillPriority: number | undefined;
-    let batchPrefillTokensLeft = this.config.maxBatchPrefillTokens;
+    let batchPrefillTokensLeft = batchPrefillAllowed ? this.config.maxBatchPrefillTokens : 0;
     while (plan.budgetLeft > 0) {
       const running = prefilling[nextPrefill];
       const candidate = admitting ? waiting[nextWaiting] : undefined;

@@ -29,6 +29,30 @@ export class StepPlan {
     return this.tokensLeft;
   }
 
+  get hasDecodes(): boolean {
+    return this.decodes.size > 0;
+  }
+
+  /** The best priority among the planned prefill chunks, or undefined when none is planned. */
+  get prefillPriority(): number | undefined {
+    let best: number | undefined;
+    for (const { request } of this.prefills.values()) best = Math.max(best ?? request.priority, request.priority);
+    return best;
+  }
+
+  /** The best priority among the planned decodes, or undefined when none is planned. */
+  get decodePriority(): number | undefined {
+    let best: number | undefined;
+    for (const { request } of this.decodes.values()) best = Math.max(best ?? request.priority, request.priority);
+    return best;
+  }
+
+  /** Takes every planned decode out of the step, refunding its tokens (they decode next step). */
+  withdrawDecodes(): void {
+    this.tokensLeft += this.decodes.size;
+    this.decodes.clear();
+  }
+
   /** Plans the request's single remaining token into the batched decode call. */
   addDecode(request: RequestState): void {
     this.plan(this.decodes, request, 1);

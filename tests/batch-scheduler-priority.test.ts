@@ -24,20 +24,27 @@ describe('scheduler: batch jobs beside interactive prompts', () => {
     for (const [id, expected] of engine.expected) expect(engine.results.get(id), id).toMatchObject(expected);
   });
 
-  it('a step that prefills a chat prefills no batch prompt, while batch decodes go on in it', () => {
+  it('a step that prefills a chat prefills no batch prompt and holds batch decodes back; then decodes and batch chunks alternate', () => {
     const engine = new FakeEngine({ maxSeqs: 4, maxLen: 512, maxNumBatchedTokens: 68, maxPrefillChunk: 64 });
     engine.submit('decoding', { promptLength: 8, maxTokens: 50, priority: Priority.batch });
     engine.step();
     engine.submit('contract', { promptLength: 200, maxTokens: 4, priority: Priority.batch });
-    engine.step();
+    // A batch chunk takes a step of its own (default share: 16 tokens).
+    const contractStep = engine.step();
+    expect(contractStep.prefill).toEqual([{ id: 'contract', start: 0, length: 16, samples: false }]);
+    expect(contractStep.decode).toEqual([]);
     engine.submit('chat', { promptLength: 30, maxTokens: 4 });
     const withChat = engine.step();
     expect(withChat.prefill.map((chunk) => chunk.id)).toEqual(['chat']);
-    expect(withChat.decode.map((entry) => entry.id)).toEqual(['decoding']);
-    // Once the chat decodes, the batch prompt prefills again (default chunk: 16).
-    const after = engine.step();
-    expect(after.decode.map((entry) => entry.id).sort()).toEqual(['chat', 'decoding']);
-    expect(after.prefill).toEqual([{ id: 'contract', start: 16, length: 16, samples: false }]);
+    expect(withChat.decode).toEqual([]);
+    // Decodes held back get the next step whole; then the batch prompt's next chunk.
+    const decodes = engine.step();
+    expect(decodes.decode.map((entry) => entry.id).sort()).toEqual(['chat', 'decoding']);
+    expect(decodes.prefill).toEqual([]);
+    const chunk = engine.step();
+    expect(chunk.prefill).toEqual([{ id: 'contract', start: 16, length: 16, samples: false }]);
+    expect(chunk.decode).toEqual([]);
+    expect(engine.step().decode.map((entry) => entry.id).sort()).toEqual(['chat', 'decoding']);
     engine.runToIdle();
     // Every request ends with the tokens it would have produced alone.
     for (const [id, expected] of engine.expected) expect(engine.results.get(id), id).toMatchObject(expected);
