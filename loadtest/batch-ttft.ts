@@ -193,8 +193,12 @@ async function probe(client: OpenAI, model: string, prompt: string): Promise<num
   return first;
 }
 
-/** Longest wait for the engine to fill up before probing anyway. */
-const BUSY_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Longest wait for the engine to fill up before probing anyway. Batch lines may never fill every
+ * row: their prompts prefill a few tokens per step, so with 8 rows and long prompts about 4 run
+ * at once (pass --batch-concurrency 4 to wait for exactly that).
+ */
+const BUSY_TIMEOUT_MS = 3 * 60_000;
 
 /**
  * Waits until the server runs at least `rows` requests (its vllm:num_requests_running gauge):
