@@ -1,0 +1,63 @@
+/**
+ * Times `OnnxRunner.forward` alone: one decode step of `--rows` rows at a fixed past length,
+ * repeated, with no engine, sampling or HTTP around it. The engine benchmark says how much of a
+ * step is the forward pass (99%); this says what the forward pass itself costs for a batch shape,
+ * which separates the matrix multiplies (rows) from the KV copy (past length, see KvPool).
+ *
+ *   npx tsx loadtest/forward-probe.ts --model models/qwen3-4b-int4-b128-seed0 --rows 8 --past 150
+ *
+ * The KV rows hold zeros: attention's cost does not depend on the values, so this times the same
+ * work as a real decode step at that length. Prints one JSON line.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    rows: { type: 'string', default: '1' },
+    past: { type: 'string', default: '64' },
+    steps: { type: 'string', default: '10' },
+    'warmup-steps': { type: 'string', default: '2' },
+    'max-seqs': { type: 'string', default: '8' },
+    'max-len': { type: 'string', default: '8192' },
+    threads: { type: 'string' },
+  },
+});
+if (!flags.model) throw new Error('--model <dir> is required');
+const positive = (name: string, value: string | undefined): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} expects a whole number, got ${value}`);
+  return n;
+};
+const rows = positive('rows', flags.rows);
+const past = positive('past', flags.past);
+const steps = positive('steps', flags.steps);
+const warmup = positive('warmup-steps', flags['warmup-steps']);
+
+const runner = await OnnxRunner.open({
+  onnxPath: join(flags.model, 'model.onnx'),
+  device: 'cpu',
+  maxSeqs: positive('max-seqs', flags['max-seqs']),
+  maxLen: positive('max-len', flags['max-len']),
+  ...(flags.threads !== undefined ? { threads: positive('threads', flags.threads) } : {}),
+});
+try {
+  const stepMs: number[] = [];
+  for (let step = 0; step < warmup + steps; step++) {
+    const started = performance.now();
+    // Each row's past grows by one per step, as in decoding; any token ids do.
+    await runner.forward({
+      firstRow: 0,
+      tokens: Array.from({ length: rows }, (_, row) => [1000 + row + step]),
+      pastLengths: Array.from({ length: rows }, () => past + step),
+    });
+    if (step >= warmup) stepMs.push(performance.now() - started);
+  }
+  stepMs.sort((a, b) => a - b);
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  console.log(JSON.stringify({ model: flags.model, rows, past, steps, medianMs: round(stepMs[stepMs.length >> 1]), minMs: round(stepMs[0]), maxMs: round(stepMs[stepMs.length - 1]) }));
+} finally {
+  await runner.close();
+}
