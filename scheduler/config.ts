@@ -12,9 +12,9 @@ export interface SchedulerConfig {
   /**
    * Most tokens computed in one step, decode tokens plus prefill tokens. The knob between the
    * inter-token latency of running streams (a 128-token prefill chunk costs about 4.5 s on the
-   * target CPU, some 20 single-row decode steps) and the time to first token of new ones. At least maxSeqs, so every
-   * decode always fits. Default maxSeqs + maxPrefillChunk: one full chunk per step beside a full
-   * decode batch.
+   * target CPU, some 20 single-row decode steps) and the time to first token of new ones. At
+   * least maxSeqs, so every decode always fits. Default maxSeqs + maxPrefillChunk: one full chunk
+   * per step beside a full decode batch.
    */
   readonly maxNumBatchedTokens?: number;
   /**
@@ -27,7 +27,8 @@ export interface SchedulerConfig {
    * Most prompt tokens of requests below interactive priority (batch jobs) computed in one step,
    * over all their chunks. A step cannot be interrupted, so an interactive request that arrives
    * waits for the step in progress: little batch prefill per step keeps that wait short (batch
-   * decodes still run every step). Default min(16, maxPrefillChunk).
+   * chunks take steps of their own, alternating with decode steps; see Scheduler, rule 4).
+   * Default min(16, maxPrefillChunk).
    */
   readonly maxBatchPrefillTokens?: number;
   /**

@@ -261,14 +261,14 @@ export class Scheduler {
     let nextPrefill = 0;
     let nextWaiting = 0;
     let admitting = true;
-    // The priority of the first (best-ranked) prefill planned in this step. Everything after it
-    // in rank order has that priority or a lower one; the lower ones wait for a later step.
-    let prefillPriority: number | undefined;
     let batchPrefillTokensLeft = batchPrefillAllowed ? this.config.maxBatchPrefillTokens : 0;
     while (plan.budgetLeft > 0) {
       const running = prefilling[nextPrefill];
       const candidate = admitting ? waiting[nextWaiting] : undefined;
       const next = candidate === undefined || (running !== undefined && ranksBefore(running, candidate)) ? running : candidate;
+      // Walking in rank order, what comes next has the priority of the prefills planned so far
+      // or a lower one; the lower ones wait for a later step.
+      const prefillPriority = plan.prefillPriority;
       if (next !== undefined && prefillPriority !== undefined && next.priority < prefillPriority) return;
       // Below interactive priority everything further is batch work too: its share is used up.
       if (next !== undefined && next.priority < Priority.interactive && batchPrefillTokensLeft === 0) return;
@@ -276,10 +276,7 @@ export class Scheduler {
         if (running === undefined) return;
         nextPrefill += 1;
         // It may have been preempted for priority by an admission earlier in this loop.
-        if (running.status === 'running') {
-          batchPrefillTokensLeft -= this.planPrefill(running, plan, batchPrefillTokensLeft);
-          prefillPriority ??= running.priority;
-        }
+        if (running.status === 'running') batchPrefillTokensLeft -= this.planPrefill(running, plan, batchPrefillTokensLeft);
         continue;
       }
       nextWaiting += 1;
@@ -290,7 +287,6 @@ export class Scheduler {
       }
       this.admit(candidate, plan);
       batchPrefillTokensLeft -= this.planPrefill(candidate, plan, batchPrefillTokensLeft);
-      prefillPriority ??= candidate.priority;
     }
   }
 

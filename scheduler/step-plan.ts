@@ -35,16 +35,12 @@ export class StepPlan {
 
   /** The best priority among the planned prefill chunks, or undefined when none is planned. */
   get prefillPriority(): number | undefined {
-    let best: number | undefined;
-    for (const { request } of this.prefills.values()) best = Math.max(best ?? request.priority, request.priority);
-    return best;
+    return bestPriority(this.prefills);
   }
 
   /** The best priority among the planned decodes, or undefined when none is planned. */
   get decodePriority(): number | undefined {
-    let best: number | undefined;
-    for (const { request } of this.decodes.values()) best = Math.max(best ?? request.priority, request.priority);
-    return best;
+    return bestPriority(this.decodes);
   }
 
   /** Takes every planned decode out of the step, refunding its tokens (they decode next step). */
@@ -118,4 +114,10 @@ export class StepPlan {
     this.tokensLeft -= length;
     into.set(request, { request, start, length, samples: start + length === request.numTokens });
   }
+}
+
+function bestPriority(work: Map<RequestState, PlannedWork>): number | undefined {
+  let best: number | undefined;
+  for (const { request } of work.values()) best = Math.max(best ?? request.priority, request.priority);
+  return best;
 }
