@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseFlag, parseNonNegativeInt, parsePositiveInt } from '../src/commands/option-parsers.js';
 import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
 
 const { values: flags } = parseArgs({
@@ -26,22 +27,17 @@ const { values: flags } = parseArgs({
   },
 });
 if (!flags.model) throw new Error('--model <dir> is required');
-const positive = (name: string, value: string | undefined): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} expects a whole number, got ${value}`);
-  return n;
-};
-const rows = positive('rows', flags.rows);
-const past = positive('past', flags.past);
-const steps = positive('steps', flags.steps);
-const warmup = positive('warmup-steps', flags['warmup-steps']);
+const rows = parseFlag('rows', flags.rows, parsePositiveInt);
+const past = parseFlag('past', flags.past, parseNonNegativeInt);
+const steps = parseFlag('steps', flags.steps, parsePositiveInt);
+const warmup = parseFlag('warmup-steps', flags['warmup-steps'], parseNonNegativeInt);
 
 const runner = await OnnxRunner.open({
   onnxPath: join(flags.model, 'model.onnx'),
   device: 'cpu',
-  maxSeqs: positive('max-seqs', flags['max-seqs']),
-  maxLen: positive('max-len', flags['max-len']),
-  ...(flags.threads !== undefined ? { threads: positive('threads', flags.threads) } : {}),
+  maxSeqs: parseFlag('max-seqs', flags['max-seqs'], parsePositiveInt),
+  maxLen: parseFlag('max-len', flags['max-len'], parsePositiveInt),
+  ...(flags.threads !== undefined ? { threads: parseFlag('threads', flags.threads, parsePositiveInt) } : {}),
 });
 try {
   const stepMs: number[] = [];

@@ -12,6 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseFlag, parsePositiveInt } from '../src/commands/option-parsers.js';
 import { startServerProcess } from './serve/server-process.js';
 
 const { values: flags } = parseArgs({
@@ -23,10 +24,8 @@ const { values: flags } = parseArgs({
   },
 });
 if (!flags.model) throw new Error('--model <dir> is required');
-const requests = Number(flags.requests);
-const maxTokens = Number(flags['max-tokens']);
-if (!Number.isInteger(requests) || requests < 1) throw new Error(`--requests expects a whole number above 0, got ${flags.requests}`);
-if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new Error(`--max-tokens expects a whole number above 0, got ${flags['max-tokens']}`);
+const requests = parseFlag('requests', flags.requests, parsePositiveInt);
+const maxTokens = parseFlag('max-tokens', flags['max-tokens'], parsePositiveInt);
 
 const PROMPT = 'Summarise in three sentences what a limitation of liability clause in a services agreement does.';
 

@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import {
   parseByteSize,
+  parseFlag,
   parseNonNegativeInt,
   parseNonNegativeNumber,
   parsePort,
@@ -96,5 +97,13 @@ describe('in a commander option', () => {
       .action(() => {});
     await expect(command.parseAsync(['--threads', 'many'], { from: 'user' })).rejects.toBeInstanceOf(CommanderError);
     expect(stderr).toContain("option '--threads <n>' argument 'many' is invalid. expected a positive integer");
+  });
+});
+
+describe('parseFlag', () => {
+  it('runs a parser outside commander and names the flag and the value in its error', () => {
+    expect(parseFlag('rows', '8', parsePositiveInt)).toBe(8);
+    expect(() => parseFlag('rows', '0', parsePositiveInt)).toThrow('--rows: expected a positive integer, got "0"');
+    expect(() => parseFlag('past', undefined, parseNonNegativeInt)).toThrow('--past: expected a non-negative integer, got undefined');
   });
 });

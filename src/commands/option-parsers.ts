@@ -7,6 +7,18 @@ import { InvalidArgumentError } from 'commander';
  * would accept `1e3`, `0x10`, ` 7` or `2.0`.
  */
 
+/**
+ * One of the parsers above outside commander (scripts that read flags with node:util parseArgs):
+ * the error names the flag, as commander's would.
+ */
+export function parseFlag<T>(flag: string, value: string | undefined, parse: (value: string) => T): T {
+  try {
+    return parse(value ?? '');
+  } catch (err) {
+    throw new Error(`--${flag}: ${(err as Error).message}, got ${JSON.stringify(value)}`);
+  }
+}
+
 export function parseNonNegativeInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a non-negative integer');
