@@ -1,10 +1,10 @@
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { EngineInfo } from '../../src/engine/engine-info.js';
 import type { EngineEvent, GenerationRequest } from '../../src/engine/generation.js';
 import { DEFAULT_SAMPLING_PARAMS } from '../../src/engine/sampling/sampling-params.js';
 import type { StepReport } from '../../src/engine/step-report.js';
 import { EngineClient } from '../../src/engine/worker/engine-client.js';
-import type { EngineInfo } from '../../src/engine/worker/protocol.js';
 import { startCpuMeter } from './cpu-share.js';
 import { describeMachine, type MachineInfo } from './machine-info.js';
 import { summarizeSteps, type StepSummary } from './step-summary.js';

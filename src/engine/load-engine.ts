@@ -5,8 +5,9 @@ import { ServeError } from '../errors.js';
 import { readModelManifest } from '../model/model-manifest.js';
 import { OnnxRunner } from '../model/runner/onnx-runner.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
+import type { EngineConfig } from './engine-config.js';
 import { EngineCore } from './engine-core.js';
-import type { EngineConfig, EngineInfo } from './worker/protocol.js';
+import type { EngineInfo } from './engine-info.js';
 
 /** Longest default row: long prompts prefill at ~20 tok/s on a small CPU, so 8k is already minutes. */
 const DEFAULT_MAX_MODEL_LEN = 8192;

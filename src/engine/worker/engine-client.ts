@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { requestTimedOut, ServeError } from '../../errors.js';
+import type { EngineConfig } from '../engine-config.js';
+import type { EngineInfo } from '../engine-info.js';
 import type { EngineEvent, GenerationRequest } from '../generation.js';
 import type { StepReport } from '../step-report.js';
 import { EventChannel } from './event-channel.js';
-import type { EngineConfig, EngineInfo, FromWorker, ToWorker } from './protocol.js';
+import type { FromWorker, ToWorker } from './protocol.js';
 import { siblingModule, spawnModuleWorker } from './spawn-worker.js';
 
 export type EngineState = 'ready' | 'draining' | 'stopped' | 'failed';

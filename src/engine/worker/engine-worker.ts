@@ -1,8 +1,9 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ServeError } from '../../errors.js';
+import type { EngineConfig } from '../engine-config.js';
 import type { EngineCore } from '../engine-core.js';
 import { loadEngine } from '../load-engine.js';
-import type { EngineConfig, FromWorker, ToWorker } from './protocol.js';
+import type { FromWorker, ToWorker } from './protocol.js';
 
 /**
  * The engine's thread. onnxruntime's session.run() blocks its thread for a whole forward pass,

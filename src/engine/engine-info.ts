@@ -1,0 +1,23 @@
+import type { Device } from '../model/runner/open-session.js';
+
+/** What the engine reports once its model is loaded. */
+export interface EngineInfo {
+  modelDir: string;
+  modelType: string;
+  device: Device;
+  /** The context length the model was exported for. */
+  contextLength: number;
+  /** The most tokens (prompt + output) one sequence may reach here. */
+  contextLimit: number;
+  vocabSize: number;
+  maxSeqs: number;
+  maxLen: number;
+  kvBytesPerToken: number;
+  kvTokenBudget: number;
+  kvReservedBytes: number;
+  /** Bytes of the model files (graph + external weights) on disk. */
+  weightBytes: number;
+  eosTokenIds: number[];
+  hasTokenizer: boolean;
+  loadSeconds: number;
+}
