@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseFlag, parseNonNegativeInt, parsePositiveInt } from '../src/commands/option-parsers.js';
+import { parseFlag, parseNonNegativeInt, parsePositiveInt } from '../src/cli-options/option-parsers.js';
 import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
 
 const { values: flags } = parseArgs({

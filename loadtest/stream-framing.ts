@@ -12,7 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseFlag, parsePositiveInt } from '../src/commands/option-parsers.js';
+import { parseFlag, parsePositiveInt } from '../src/cli-options/option-parsers.js';
 import { startServerProcess } from './serve/server-process.js';
 
 const { values: flags } = parseArgs({

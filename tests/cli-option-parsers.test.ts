@@ -9,7 +9,7 @@ import {
   parsePositiveInt,
   parsePositiveIntList,
   parsePositiveNumber,
-} from '../src/commands/option-parsers.js';
+} from '../src/cli-options/option-parsers.js';
 
 /** The message a parser rejects `value` with; fails the test if it accepts it or throws anything else. */
 function rejection(parse: (value: string) => unknown, value: string): string {

@@ -3,7 +3,7 @@ import { SingleBar } from 'cli-progress';
 import { runOfflineBatch, type OfflineBatchSummary } from '../batch/offline/run-offline-batch.js';
 import { ServeError } from '../errors.js';
 import { DEFAULT_MAX_SEQS } from '../server.js';
-import { parsePositiveInt } from './option-parsers.js';
+import { parsePositiveInt } from '../cli-options/option-parsers.js';
 
 interface BatchFlags {
   input: string;

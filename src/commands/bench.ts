@@ -7,7 +7,7 @@ import { runEngineBench } from '../../loadtest/bench/engine-bench.js';
 import { formatEngineBench } from '../../loadtest/bench/engine-bench-report.js';
 import { runModelBench } from '../../loadtest/bench/model-bench.js';
 import { formatModelBench } from '../../loadtest/bench/model-bench-report.js';
-import { parseNonNegativeInt, parsePositiveInt, parsePositiveIntList } from './option-parsers.js';
+import { parseNonNegativeInt, parsePositiveInt, parsePositiveIntList } from '../cli-options/option-parsers.js';
 
 /** The benchmark models' weight formats: int4 and int8 MatMulNBits, block 128 (the published CPU export's). */
 const FORMATS = {

@@ -5,7 +5,7 @@ import { isPresetName, PRESETS, type Qwen3Shape } from '../model/shape.js';
 import { createRandomWeightSource } from '../model/weights/random-source.js';
 import { openSafetensorsCheckpoint } from '../model/weights/safetensors-source.js';
 import type { WeightSource } from '../model/weights/weight-source.js';
-import { parsePositiveInt, parsePositiveNumber } from './option-parsers.js';
+import { parsePositiveInt, parsePositiveNumber } from '../cli-options/option-parsers.js';
 
 /** Shape flags and the Qwen3Shape field each one overrides. */
 const SHAPE_FLAGS = [

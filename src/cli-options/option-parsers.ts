@@ -1,7 +1,9 @@
 import { InvalidArgumentError } from 'commander';
 
 /**
- * The argument parsers the CLI commands share (commander's `argParser` callbacks). A bad value
+ * The argument parsers the CLI commands (src/commands/) and the loadtest scripts share
+ * (commander's `argParser` callbacks). They live outside src/commands/ because `bench` imports
+ * loadtest/, so loadtest/ importing src/commands/ would make the two import each other. A bad value
  * throws commander's InvalidArgumentError, whose message commander prints after the flag's name,
  * so each message says what was expected. Integers are whole decimal strings: `Number()` alone
  * would accept `1e3`, `0x10`, ` 7` or `2.0`.
