@@ -1,14 +1,10 @@
-/** What the engine configures. Only maxSeqs and maxLen are required. */
-export interface SchedulerConfig {
-  /** KV slot rows: the most requests running (prefilling or decoding) at once. */
-  readonly maxSeqs: number;
-  /** Positions per KV row. No request's prompt + generated tokens exceed it. */
-  readonly maxLen: number;
-  /**
-   * Most tokens held in KV over all running requests, from the configured memory budget.
-   * Default maxSeqs * maxLen (the rows themselves are the only limit).
-   */
-  readonly kvTokenBudget?: number;
+/**
+ * The scheduler's tunables: policy an operator may choose (several are serve flags), as opposed
+ * to the sizes the engine derives from the model and the memory budget (SchedulerConfig's own
+ * fields). Each is declared here once: the engine's config and the server's carry this object
+ * through untouched, so a new setting needs only its field here and, if it has one, its flag.
+ */
+export interface SchedulerTuning {
   /**
    * Most tokens computed in one step, decode tokens plus prefill tokens. The knob between the
    * inter-token latency of running streams (a 128-token prefill chunk costs about 4.5 s on the
@@ -42,6 +38,19 @@ export interface SchedulerConfig {
    * still be preempted for KV growth, which cannot livelock (see RequestQueue). Default 2.
    */
   readonly preemptionShield?: number;
+}
+
+/** What the engine configures: the tunables and the sizes it derives. Only maxSeqs and maxLen are required. */
+export interface SchedulerConfig extends SchedulerTuning {
+  /** KV slot rows: the most requests running (prefilling or decoding) at once. */
+  readonly maxSeqs: number;
+  /** Positions per KV row. No request's prompt + generated tokens exceed it. */
+  readonly maxLen: number;
+  /**
+   * Most tokens held in KV over all running requests, from the configured memory budget.
+   * Default maxSeqs * maxLen (the rows themselves are the only limit).
+   */
+  readonly kvTokenBudget?: number;
 }
 
 /** SchedulerConfig with defaults applied and validated. */

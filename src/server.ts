@@ -1,46 +1,26 @@
 import type { AddressInfo } from 'node:net';
-import { basename, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
 import { ServerMetrics } from '../exporter/index.js';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from './api/app.js';
 import type { HttpObserver, MetricsRenderer } from './api/observability.js';
 import { BatchService } from './batch/batch-service.js';
-import { ServingState, type ServedModel } from './api/serving-state.js';
-import type { SamplingParams } from './engine/sampling/sampling-params.js';
-import { EngineClient } from './engine/worker/engine-client.js';
-import { readModelManifest, type GenerationDefaults } from './model/model-manifest.js';
-import type { Device } from './model/runner/open-session.js';
-import { loadTokenizer } from './model/tokenizer/load-tokenizer.js';
+import { ServingState } from './api/serving-state.js';
+import { DEFAULT_MAX_SEQS } from './engine/engine-config.js';
+import type { EngineClient } from './engine/worker/engine-client.js';
+import { loadModel, servedModelName, type ServedModelConfig } from './load-model.js';
 
-/** Everything `qwen3-serve serve` configures; tests start servers with the same object. */
-export interface ServerConfig {
-  modelDir: string;
+/**
+ * Everything `qwen3-serve serve` configures; tests start servers with the same object. The model
+ * and its engine (ServedModelConfig: `engine`, which holds the scheduler's tunables in turn) are
+ * nested as they are declared, and handed down untouched.
+ */
+export interface ServerConfig extends ServedModelConfig {
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 8080; 0 picks a free port (read it from the handle). */
   port?: number;
-  /** Default cpu. */
-  device?: Device;
-  threads?: number;
-  /** KV rows: sequences running at once. Default 8 (decode batching pays up to about there on a CPU). */
-  maxSeqs?: number;
-  maxModelLen?: number;
-  kvMemoryBytes?: number;
-  /** Requests that may wait beyond those running before new ones get 429. Default 4 x maxSeqs. */
-  maxWaiting?: number;
-  /** Tokens per engine step (decodes + prefill chunks); default maxSeqs + maxPrefillChunk. */
-  maxNumBatchedTokens?: number;
-  /** Tokens per prefill chunk; default 128. */
-  maxPrefillChunk?: number;
-  /**
-   * Prompt tokens of batch lines computed per engine step (default 16): fewer keep interactive
-   * time to first token close to an idle server's while a batch runs, more prefill batches faster.
-   */
-  maxBatchPrefillTokens?: number;
   apiKey?: string;
-  /** The `model` clients use. Default: the model folder's name. */
-  servedModelName?: string;
   maxBodyBytes?: number;
   /** How long drain() lets in-flight requests finish before cutting them off. Default 30 s. */
   drainTimeoutSeconds?: number;
@@ -92,7 +72,6 @@ export interface ServerHandle {
 }
 
 export const DEFAULT_PORT = 8080;
-export const DEFAULT_MAX_SEQS = 8;
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 30;
 /**
  * A backstop, not a latency goal: a request that has been alive 30 minutes is stuck or abandoned
@@ -145,7 +124,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
   const server = await listen(app.fetch, config.host ?? '127.0.0.1', config.port ?? DEFAULT_PORT);
   const { address: host, port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, model: config.modelDir }, 'listening; loading the model');
+  logger.info({ url, model: config.engine.modelDir }, 'listening; loading the model');
 
   let engine: EngineClient | null = null;
   const ready = loadModel(config, batches ? batchConcurrency(config) : 0).then(
@@ -219,63 +198,5 @@ async function closeHttp(server: ServerType, graceMs: number): Promise<void> {
 
 /** Batch lines in flight at once: --batch-concurrency, default one per KV row. */
 function batchConcurrency(config: ServerConfig): number {
-  return config.batchConcurrency ?? config.maxSeqs ?? DEFAULT_MAX_SEQS;
-}
-
-/**
- * The engine worker and the main thread's tokenizer, loaded together. `batchSlots` (the batch
- * executor's concurrency) is added to the admission queue, so the room interactive requests have
- * before a 429 is the same with or without a batch running.
- */
-export async function loadModel(config: ServerConfig, batchSlots = 0): Promise<{ engine: EngineClient; served: ServedModel }> {
-  const manifest = readModelManifest(config.modelDir);
-  const maxSeqs = config.maxSeqs ?? DEFAULT_MAX_SEQS;
-  const [engineResult, tokenizerResult] = await Promise.allSettled([
-    EngineClient.start(
-      {
-        modelDir: config.modelDir,
-        device: config.device ?? 'cpu',
-        threads: config.threads,
-        maxSeqs: config.maxSeqs ?? DEFAULT_MAX_SEQS,
-        maxModelLen: config.maxModelLen,
-        kvMemoryBytes: config.kvMemoryBytes,
-        maxNumBatchedTokens: config.maxNumBatchedTokens,
-        maxPrefillChunk: config.maxPrefillChunk,
-        maxBatchPrefillTokens: config.maxBatchPrefillTokens,
-      },
-      { maxWaiting: config.maxWaiting },
-    ),
-    loadTokenizer(config.modelDir),
-  ]);
-  if (engineResult.status === 'rejected') throw engineResult.reason;
-  if (tokenizerResult.status === 'rejected') {
-    await engineResult.value.close();
-    throw tokenizerResult.reason;
-  }
-  return {
-    engine: engineResult.value,
-    served: {
-      name: servedModelName(config),
-      engine: engineResult.value,
-      tokenizer: tokenizerResult.value,
-      samplingDefaults: samplingDefaults(manifest.generationDefaults),
-      created: Math.floor(Date.now() / 1000),
-    },
-  };
-}
-
-/** The `model` name clients use: --served-model-name, else the model folder's name. */
-export function servedModelName(config: Pick<ServerConfig, 'modelDir' | 'servedModelName'>): string {
-  return config.servedModelName ?? basename(resolve(config.modelDir));
-}
-
-/** generation_config.json's recommendations as SamplingParams defaults (only those it sets). */
-function samplingDefaults(defaults: GenerationDefaults): Partial<SamplingParams> {
-  const result: Partial<SamplingParams> = {};
-  if (defaults.temperature !== undefined) result.temperature = defaults.temperature;
-  if (defaults.topP !== undefined) result.topP = defaults.topP;
-  if (defaults.topK !== undefined) result.topK = defaults.topK;
-  if (defaults.minP !== undefined) result.minP = defaults.minP;
-  if (defaults.repetitionPenalty !== undefined) result.repetitionPenalty = defaults.repetitionPenalty;
-  return result;
+  return config.batchConcurrency ?? config.engine.maxSeqs ?? DEFAULT_MAX_SEQS;
 }

@@ -22,9 +22,8 @@ describe('API errors over HTTP', () => {
     server = await startTestServer({
       apiKey: KEY,
       maxBodyBytes: MAX_BODY,
-      maxSeqs: 1,
+      engine: { maxSeqs: 1, maxModelLen: CONTEXT },
       maxWaiting: 1,
-      maxModelLen: CONTEXT,
       observer: { httpRequest: (e) => exchanges.push(e), errorAnswered: (e) => errors.push(e) },
     });
   });

@@ -29,7 +29,7 @@ describe('the request timeout', () => {
   const messages = [{ role: 'user', content: 'Tell me a long story.' }];
 
   beforeAll(async () => {
-    server = await startTestServer({ maxSeqs: 2, requestTimeoutSeconds: TIMEOUT_SECONDS, dataDir });
+    server = await startTestServer({ engine: { maxSeqs: 2 }, requestTimeoutSeconds: TIMEOUT_SECONDS, dataDir });
     server.handle.engine!.onStep((report) => reports.push(report));
   });
   afterAll(async () => {

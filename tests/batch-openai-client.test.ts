@@ -28,7 +28,7 @@ describe('the Batch API through the OpenAI SDK', () => {
   const reports: StepReport[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ dataDir, maxSeqs: 4, maxFileBytes: 64 * 1024 });
+    server = await startTestServer({ dataDir, engine: { maxSeqs: 4 }, maxFileBytes: 64 * 1024 });
     client = server.openai();
     server.handle.engine!.onStep((report) => reports.push(report));
   });

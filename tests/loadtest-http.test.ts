@@ -16,7 +16,7 @@ describe('HTTP load scenarios', () => {
   const MAX_WAITING = 2;
 
   beforeAll(async () => {
-    server = await startTestServer({ maxSeqs: MAX_SEQS, maxWaiting: MAX_WAITING });
+    server = await startTestServer({ engine: { maxSeqs: MAX_SEQS }, maxWaiting: MAX_WAITING });
   });
   afterAll(async () => {
     await server?.handle.close();

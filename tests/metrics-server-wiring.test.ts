@@ -10,7 +10,7 @@ describe('startServer: default metrics', () => {
   let server: ServerHandle;
 
   beforeAll(async () => {
-    server = await startServer({ modelDir: tinyModelDir('int4'), port: 0, servedModelName: 'wired', maxSeqs: 2, logger: pino({ level: 'silent' }) });
+    server = await startServer({ engine: { modelDir: tinyModelDir('int4'), maxSeqs: 2 }, port: 0, servedModelName: 'wired', logger: pino({ level: 'silent' }) });
     await server.ready;
   });
   afterAll(async () => {

@@ -73,13 +73,11 @@ beforeAll(async () => {
   metrics = new ServerMetrics({ modelName: MODEL, gpu: { command: fakeNvidiaSmi(), intervalMs: 500 } });
   await metrics.start();
   server = await startServer({
-    modelDir: tinyModelDir('int4'),
+    // One onnxruntime thread leaves the main thread a core of its own on a 2-core machine.
+    engine: { modelDir: tinyModelDir('int4'), maxSeqs: 2, threads: 1 },
     port: 0,
     servedModelName: MODEL,
-    maxSeqs: 2,
     maxWaiting: 2,
-    // One onnxruntime thread leaves the main thread a core of its own on a 2-core machine.
-    threads: 1,
     logger: pino({ level: 'silent' }),
     observer: metrics,
     metrics,

@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { runOfflineBatch, type OfflineBatchSummary } from '../batch/offline/run-offline-batch.js';
+import { DEFAULT_MAX_SEQS } from '../engine/engine-config.js';
 import { ServeError } from '../errors.js';
-import { DEFAULT_MAX_SEQS } from '../server.js';
 import { parsePositiveInt } from '../cli-options/option-parsers.js';
 
 interface BatchFlags {
@@ -51,11 +51,7 @@ async function runBatch(flags: BatchFlags, command: Command): Promise<void> {
       inputPath: flags.input,
       outputPath: flags.output,
       model: {
-        modelDir: flags.model,
-        device: flags.device,
-        threads: flags.threads,
-        maxSeqs: flags.maxSeqs,
-        maxModelLen: flags.maxModelLen,
+        engine: { modelDir: flags.model, device: flags.device, threads: flags.threads, maxSeqs: flags.maxSeqs, maxModelLen: flags.maxModelLen },
         servedModelName: flags.servedModelName,
       },
       concurrency: flags.concurrency,

@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { DEFAULT_MAX_BODY_BYTES } from '../api/app.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../batch/batch-jobs.js';
 import { DEFAULT_MAX_BATCH_LINES } from '../batch/input/parse-batch-input.js';
-import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_MAX_SEQS, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_SECONDS, startServer, type ServerHandle } from '../server.js';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_SECONDS, startServer, type ServerHandle } from '../server.js';
+import { DEFAULT_MAX_SEQS } from '../engine/engine-config.js';
 import { downloadModel } from '../model/hub/download-model.js';
 import { parseHubModelRef } from '../model/hub/model-ref.js';
 import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt } from '../cli-options/option-parsers.js';
@@ -99,20 +100,24 @@ async function runServe(flags: ServeFlags): Promise<void> {
     });
   }
   const server = await startServer({
-    modelDir,
+    engine: {
+      modelDir,
+      device: flags.device,
+      threads: flags.threads,
+      maxSeqs: flags.maxSeqs,
+      maxModelLen: flags.maxModelLen,
+      kvMemoryBytes: flags.kvMemory,
+      scheduler: {
+        maxNumBatchedTokens: flags.maxNumBatchedTokens,
+        maxPrefillChunk: flags.maxPrefillChunk,
+        maxBatchPrefillTokens: flags.batchPrefillTokens,
+      },
+    },
     host: flags.host,
     port: flags.port,
-    device: flags.device,
-    threads: flags.threads,
-    maxSeqs: flags.maxSeqs,
-    maxModelLen: flags.maxModelLen,
-    kvMemoryBytes: flags.kvMemory,
     apiKey: flags.apiKey,
     servedModelName,
     maxWaiting: flags.maxWaiting,
-    maxNumBatchedTokens: flags.maxNumBatchedTokens,
-    maxPrefillChunk: flags.maxPrefillChunk,
-    maxBatchPrefillTokens: flags.batchPrefillTokens,
     maxBodyBytes: flags.maxBodyBytes,
     drainTimeoutSeconds: flags.drainTimeout,
     requestTimeoutSeconds: flags.requestTimeout,

@@ -5,7 +5,7 @@ import { ServeError } from '../errors.js';
 import { readModelManifest } from '../model/model-manifest.js';
 import { OnnxRunner } from '../model/runner/onnx-runner.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
-import type { EngineConfig } from './engine-config.js';
+import { DEFAULT_DEVICE, DEFAULT_MAX_SEQS, type EngineConfig } from './engine-config.js';
 import { EngineCore } from './engine-core.js';
 import type { EngineInfo } from './engine-info.js';
 
@@ -20,6 +20,8 @@ const DEFAULT_KV_MEMORY_SHARE = 0.25;
  */
 export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCore; info: EngineInfo }> {
   const started = performance.now();
+  const device = config.device ?? DEFAULT_DEVICE;
+  const maxSeqs = config.maxSeqs ?? DEFAULT_MAX_SEQS;
   const manifest = readModelManifest(config.modelDir);
   const maxLen = config.maxModelLen ?? Math.min(manifest.contextLength, DEFAULT_MAX_MODEL_LEN);
   if (maxLen > manifest.contextLength) {
@@ -29,14 +31,14 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
   }
   const runner = await OnnxRunner.open({
     onnxPath: manifest.onnxPath,
-    device: config.device,
+    device,
     threads: config.threads,
-    maxSeqs: config.maxSeqs,
+    maxSeqs,
     maxLen,
   });
   try {
     const kvMemoryBytes = config.kvMemoryBytes ?? Math.floor(totalmem() * DEFAULT_KV_MEMORY_SHARE);
-    const kvTokenBudget = Math.min(config.maxSeqs * maxLen, Math.floor(kvMemoryBytes / runner.info.kvBytesPerToken));
+    const kvTokenBudget = Math.min(maxSeqs * maxLen, Math.floor(kvMemoryBytes / runner.info.kvBytesPerToken));
     if (kvTokenBudget < 2) {
       throw new ServeError('server_error', `a KV memory budget of ${kvMemoryBytes} bytes holds no sequence (${runner.info.kvBytesPerToken} bytes per token)`, {
         code: 'invalid_config',
@@ -47,17 +49,12 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
       runner,
       decoder: tokenizer,
       eosTokenIds: manifest.eosTokenIds,
-      scheduler: {
-        kvTokenBudget,
-        maxNumBatchedTokens: config.maxNumBatchedTokens,
-        maxPrefillChunk: config.maxPrefillChunk,
-        maxBatchPrefillTokens: config.maxBatchPrefillTokens,
-      },
+      scheduler: { ...config.scheduler, kvTokenBudget },
     });
     const info: EngineInfo = {
       modelDir: config.modelDir,
       modelType: manifest.modelType,
-      device: config.device,
+      device,
       contextLength: manifest.contextLength,
       contextLimit: core.contextLimit,
       vocabSize: runner.info.vocabSize,

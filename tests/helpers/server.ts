@@ -2,6 +2,7 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import OpenAI from 'openai';
 import { pino, type Logger } from 'pino';
 import { buildOpenApiDocument } from '../../src/api/openapi/document.js';
+import type { EngineConfig } from '../../src/engine/engine-config.js';
 import { startServer, type ServerConfig, type ServerHandle } from '../../src/server.js';
 import { tinyModelDir } from './models.js';
 
@@ -25,13 +26,17 @@ export interface TestServer {
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
 }
 
+/** What a test changes of the test server's config; `engine` is merged into the defaults' engine. */
+export type TestServerOverrides = Partial<Omit<ServerConfig, 'engine'>> & { engine?: Partial<EngineConfig> };
+
 /**
  * A real server on the tiny int4 model, on 127.0.0.1 and a port the OS picks, loaded and ready.
  * Stop it with `handle.close()` in afterAll.
  */
-export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: TestServerOverrides = {}): Promise<TestServer> {
   const { logger, lines } = memoryLogger();
-  const handle = await startServer({ modelDir: tinyModelDir('int4'), host: '127.0.0.1', port: 0, maxSeqs: 4, logger, ...overrides });
+  const engine: EngineConfig = { modelDir: tinyModelDir('int4'), maxSeqs: 4, ...overrides.engine };
+  const handle = await startServer({ host: '127.0.0.1', port: 0, logger, ...overrides, engine });
   await handle.ready;
   return {
     handle,

@@ -4,7 +4,8 @@ import { basename, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from '../../api/app.js';
 import { ServingState } from '../../api/serving-state.js';
-import { loadModel, type ServerConfig } from '../../server.js';
+import { DEFAULT_MAX_SEQS } from '../../engine/engine-config.js';
+import { loadModel, type ServedModelConfig } from '../../load-model.js';
 import { BatchService } from '../batch-service.js';
 import { BatchInputError, parseBatchInput } from '../input/parse-batch-input.js';
 import type { StoredBatch } from '../storage/batch-store.js';
@@ -14,8 +15,8 @@ import { ServeError } from '../../errors.js';
 export interface OfflineBatchOptions {
   inputPath: string;
   outputPath: string;
-  /** The engine: model folder, device, threads, KV rows, served name. */
-  model: Pick<ServerConfig, 'modelDir' | 'device' | 'threads' | 'maxSeqs' | 'maxModelLen' | 'kvMemoryBytes' | 'servedModelName'>;
+  /** The model as `serve` loads it: its engine and served name. */
+  model: ServedModelConfig;
   /** Lines in flight at once; default the KV rows. */
   concurrency?: number;
   /** Default: warnings and errors on stderr. */
@@ -55,7 +56,7 @@ export async function runOfflineBatch(options: OfflineBatchOptions): Promise<Off
     );
   }
   const logger = options.logger ?? pino({ level: 'warn' }, pino.destination(2));
-  const concurrency = options.concurrency ?? options.model.maxSeqs ?? 8;
+  const concurrency = options.concurrency ?? options.model.engine.maxSeqs ?? DEFAULT_MAX_SEQS;
   const dataDir = mkdtempSync(join(tmpdir(), 'qwen3-serve-batch-'));
   const loaded = await loadModel(options.model, concurrency);
   const started = performance.now();
