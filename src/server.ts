@@ -5,10 +5,12 @@ import { ServerMetrics } from '../exporter/index.js';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from './api/app.js';
 import type { HttpObserver, MetricsRenderer } from './api/observability.js';
 import { BatchService } from './batch/batch-service.js';
+import { batchRoutes } from './batch/http/batch-routes.js';
 import { ServingState } from './api/serving-state.js';
 import { DEFAULT_MAX_SEQS } from './engine/engine-config.js';
 import type { EngineClient } from './engine/worker/engine-client.js';
 import { loadModel, servedModelName, type ServedModelConfig } from './load-model.js';
+import { SERVER_OPENAPI_PATHS } from './openapi-document.js';
 
 /**
  * Everything `qwen3-serve serve` configures; tests start servers with the same object. The model
@@ -119,7 +121,8 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
     requestTimeoutSeconds: config.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
     observer: config.observer ?? ownMetrics ?? undefined,
     metrics: config.metrics ?? ownMetrics ?? undefined,
-    batch: batches?.jobs,
+    features: batches ? [batchRoutes(batches.jobs)] : [],
+    openApiPaths: SERVER_OPENAPI_PATHS,
   });
   const server = await listen(app.fetch, config.host ?? '127.0.0.1', config.port ?? DEFAULT_PORT);
   const { address: host, port } = server.address() as AddressInfo;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { buildOpenApiDocument, openApiYaml } from '../src/api/openapi/document.js';
+import { buildServerOpenApiDocument, serverOpenApiYaml } from '../src/openapi-document.js';
 import { ChatCompletionRequest } from '../src/api/schemas/chat.js';
 import { openApiValidator } from './helpers/server.js';
 
@@ -14,11 +14,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 describe('openapi.yaml', () => {
   it('is up to date with the schemas (regenerate: qwen3-serve openapi)', () => {
     const committed = readFileSync(join(root, 'openapi.yaml'), 'utf8');
-    expect(committed, 'openapi.yaml is stale: run `node bin/qwen3-serve.js openapi` (or `npx tsx src/cli.ts openapi`)').toBe(openApiYaml());
+    expect(committed, 'openapi.yaml is stale: run `node bin/qwen3-serve.js openapi` (or `npx tsx src/cli.ts openapi`)').toBe(serverOpenApiYaml());
   });
 
   it('is OpenAPI 3.1 whose every $ref resolves and whose components compile as JSON Schema', () => {
-    const document = parse(openApiYaml()) as ReturnType<typeof buildOpenApiDocument>;
+    const document = parse(serverOpenApiYaml()) as ReturnType<typeof buildServerOpenApiDocument>;
     expect(document.openapi).toBe('3.1.0');
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]);
     expect(refs.length).toBeGreaterThan(20);

@@ -1,17 +1,16 @@
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
-import type { BatchJobs } from '../batch/batch-jobs.js';
 import { ServeError } from '../errors.js';
+import type { FeatureRoutes } from './feature-routes.js';
 import { requireApiKey } from './http/api-key.js';
 import type { AppEnv } from './http/app-env.js';
 import { asServeError, errorResponse } from './http/error-response.js';
 import { exchangeLog } from './http/exchange-log.js';
 import type { HttpObserver, MetricsRenderer } from './observability.js';
-import { registerBatches } from './routes/batches.js';
+import type { OpenApiPaths } from './openapi/document.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
 import { registerCompletions } from './routes/completions.js';
-import { FILES_PATH, registerFiles } from './routes/files.js';
 import { registerHealth } from './routes/health.js';
 import { registerInstruct } from './routes/instruct.js';
 import { registerMetrics } from './routes/metrics.js';
@@ -35,12 +34,14 @@ export interface AppOptions {
   requestTimeoutSeconds?: number;
   observer?: HttpObserver;
   metrics?: MetricsRenderer;
-  /** The Files and Batch API over a data directory; without it those routes are 404. */
-  batch?: BatchJobs;
+  /** Routes of features outside this layer (the Files and Batch API), mounted after the API's own. */
+  features?: readonly FeatureRoutes[];
+  /**
+   * Paths other features add to GET /openapi.yaml. Given whether or not those features are
+   * mounted, so that the served document is the repository's openapi.yaml in every configuration.
+   */
+  openApiPaths?: readonly OpenApiPaths[];
 }
-
-/** Multipart framing around an uploaded file, allowed beyond the file size limit. */
-const UPLOAD_FRAMING_BYTES = 64 * 1024;
 
 /** Routes that need the API key when one is configured. */
 const KEYED_PATHS = ['/v1/*', '/tokenize', '/detokenize'];
@@ -54,6 +55,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const routeOptions = { state: options.state, logPrompts: options.logPrompts ?? false, requestTimeoutSeconds: options.requestTimeoutSeconds ?? 0 };
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const features = options.features ?? [];
 
   app.use('*', exchangeLog({ logger: options.logger, observer: options.observer }));
   if (options.apiKey !== undefined) {
@@ -68,9 +70,12 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
       },
     });
   const requestLimit = limitBody(maxBodyBytes, 'request body');
-  // File uploads have their own, larger limit (--max-file-bytes); the route checks the file itself.
-  const uploadLimit = options.batch ? limitBody(options.batch.limits.maxFileBytes + UPLOAD_FRAMING_BYTES, 'upload') : requestLimit;
-  app.use('*', (c, next) => (c.req.method === 'POST' && c.req.path === FILES_PATH ? uploadLimit : requestLimit)(c, next));
+  // Uploads have their own, larger limits (--max-file-bytes); their routes check the file itself.
+  const uploadLimits = new Map<string, MiddlewareHandler>();
+  for (const feature of features) {
+    for (const [path, maxSize] of Object.entries(feature.uploadLimits ?? {})) uploadLimits.set(path, limitBody(maxSize, 'upload'));
+  }
+  app.use('*', (c, next) => ((c.req.method === 'POST' ? uploadLimits.get(c.req.path) : undefined) ?? requestLimit)(c, next));
 
   registerHealth(app, routeOptions);
   registerModels(app, routeOptions);
@@ -78,12 +83,9 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   registerCompletions(app, routeOptions);
   registerInstruct(app, routeOptions);
   registerTokenize(app, routeOptions);
-  if (options.batch) {
-    registerFiles(app, options.batch);
-    registerBatches(app, options.batch);
-  }
+  for (const feature of features) app.route('/', feature.routes);
   registerMetrics(app, options.metrics);
-  registerOpenApi(app);
+  registerOpenApi(app, options.openApiPaths ?? []);
 
   app.notFound((c) =>
     answer(c, new ServeError('not_found_error', `no route for ${c.req.method} ${c.req.path}`, { code: 'route_not_found' }), options.logger),

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { openApiYaml } from '../api/openapi/document.js';
+import { serverOpenApiYaml } from '../openapi-document.js';
 
 /**
  * `qwen3-serve openapi`: writes openapi.yaml from the request and response schemas the server
@@ -12,7 +12,7 @@ export function openApiCommand(): Command {
     .option('--out <file>', 'where to write it', 'openapi.yaml')
     .option('--check', 'write nothing; exit 1 if the file is not what the schemas build')
     .action((flags: { out: string; check?: boolean }, cmd: Command) => {
-      const yaml = openApiYaml();
+      const yaml = serverOpenApiYaml();
       if (flags.check) {
         let current = '';
         try {

@@ -1,8 +1,8 @@
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import OpenAI from 'openai';
 import { pino, type Logger } from 'pino';
-import { buildOpenApiDocument } from '../../src/api/openapi/document.js';
 import type { EngineConfig } from '../../src/engine/engine-config.js';
+import { buildServerOpenApiDocument } from '../../src/openapi-document.js';
 import { startServer, type ServerConfig, type ServerHandle } from '../../src/server.js';
 import { tinyModelDir } from './models.js';
 
@@ -70,7 +70,7 @@ export function sseData(text: string): string[] {
  */
 export function openApiValidator(): (component: string, value: unknown) => ErrorObject[] {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
-  ajv.addSchema({ ...buildOpenApiDocument(), $id: 'openapi.json' });
+  ajv.addSchema({ ...buildServerOpenApiDocument(), $id: 'openapi.json' });
   return (component, value) => {
     const validate = ajv.getSchema(`openapi.json#/components/schemas/${component}`);
     if (!validate) throw new Error(`no component ${component} in the OpenAPI document`);

@@ -1,15 +1,14 @@
-import { OpenApiBuilder, type OpenAPIObject, type OperationObject, type ResponsesObject, type SchemaObject } from 'openapi3-ts/oas31';
+import { OpenApiBuilder, type OpenAPIObject, type OperationObject, type SchemaObject } from 'openapi3-ts/oas31';
 import { z } from 'zod';
 import { MAX_TOP_LOGPROBS } from '../../engine/sampling/sampling-params.js';
-import '../schemas/batches.js';
 import '../schemas/chat.js';
 import '../schemas/completions.js';
-import '../schemas/files.js';
 import '../schemas/health.js';
 import '../schemas/instruct.js';
 import '../schemas/models.js';
 import '../schemas/tokenize.js';
 import { components } from '../schemas/registry.js';
+import { errorResponses, jsonOperation, KEYED, ref } from './operations.js';
 
 /**
  * openapi.yaml, built from the zod schemas the server validates requests with (their registry:
@@ -17,11 +16,17 @@ import { components } from '../schemas/registry.js';
  * writes it to the repository root; GET /openapi.yaml serves it; a test fails when the committed
  * file differs from what this builds.
  *
- * Every schema module is imported here, so the document never depends on which routes happen to
- * be loaded: a new module of components must be added to these imports.
+ * Every schema module of this layer is imported here, so the document never depends on which
+ * routes happen to be loaded: a new module of components must be added to these imports.
+ * Features outside this layer (the Files and Batch API) add their paths as OpenApiPaths, whose
+ * module imports the schema modules those paths refer to.
  */
 
-const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+/**
+ * Adds a feature's paths to the document. Their components are the schemas the feature
+ * registered with `component()` (schemas/registry.ts); the document lists every registered one.
+ */
+export type OpenApiPaths = (builder: OpenApiBuilder) => void;
 
 /** Streamed bodies: OpenAPI 3.1 cannot type the items of a stream, so an extension names them. */
 const STREAM_ITEM = 'x-stream-item-schema';
@@ -35,28 +40,6 @@ function componentSchemas(): Record<string, SchemaObject> {
     result[id] = schema as SchemaObject;
   }
   return result;
-}
-
-function errorResponses(statuses: number[]): ResponsesObject {
-  const descriptions: Record<number, string> = {
-    400: 'Invalid request: malformed JSON, an unsupported parameter (code unsupported_parameter), a value out of range (invalid_value), or prompt + max_tokens beyond the context (context_length_exceeded).',
-    401: 'An API key is configured and the request has none (missing_api_key) or a wrong one (invalid_api_key).',
-    404: 'Unknown model (model_not_found), file (file_not_found) or batch (batch_not_found).',
-    413: 'The request body is larger than the configured limit (--max-body-bytes; for uploads --max-file-bytes).',
-    429: 'The admission queue is full (queue_full); retry after Retry-After seconds.',
-    503: 'The model is still loading (model_loading), the server is draining (draining), or the model failed to load.',
-    504: 'The request ran past the server\'s --request-timeout, queue wait included (timeout_error, code request_timeout); it was cancelled. A stream already started ends with this error as its last event instead.',
-  };
-  const responses: ResponsesObject = {};
-  for (const status of statuses) {
-    responses[String(status)] = {
-      description: descriptions[status],
-      content: { 'application/json': { schema: ref('ErrorResponse') } },
-      ...(status === 429 || status === 503 ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } } } : {}),
-      ...(status === 504 ? { headers: { 'x-should-retry': { description: "Tells OpenAI's SDKs not to retry.", schema: { type: 'string', const: 'false' } } } } : {}),
-    };
-  }
-  return responses;
 }
 
 const GENERATION_ERRORS = [400, 401, 404, 413, 429, 503, 504];
@@ -78,19 +61,7 @@ function generationOperation(summary: string, request: string, whole: string, ch
   };
 }
 
-function jsonOperation(summary: string, response: string, options: { request?: string; errors?: number[]; description?: string } = {}): OperationObject {
-  return {
-    summary,
-    ...(options.description ? { description: options.description } : {}),
-    ...(options.request ? { requestBody: { required: true, content: { 'application/json': { schema: ref(options.request) } } } } : {}),
-    responses: { '200': { description: 'OK', content: { 'application/json': { schema: ref(response) } } }, ...errorResponses(options.errors ?? []) },
-  };
-}
-
-/** Routes behind --api-key (when one is configured): the API, not the probes or /metrics. */
-const KEYED: Pick<OperationObject, 'security'> = { security: [{}, { apiKey: [] }] };
-
-export function buildOpenApiDocument(): OpenAPIObject {
+export function buildOpenApiDocument(additions: readonly OpenApiPaths[] = []): OpenAPIObject {
   const builder = OpenApiBuilder.create({
     openapi: '3.1.0',
     info: {
@@ -133,7 +104,8 @@ export function buildOpenApiDocument(): OpenAPIObject {
       ...KEYED,
     },
   });
-  addBatchPaths(builder);
+  // Other features' paths (the Files and Batch API) go with the OpenAI-shaped /v1 routes.
+  for (const addPaths of additions) addPaths(builder);
   builder.addPath('/tokenize', { post: { ...jsonOperation('Tokenize text or a chat', 'TokenizeResponse', { request: 'TokenizeRequest', errors: [400, 401, 404, 413, 503] }), ...KEYED } });
   builder.addPath('/detokenize', { post: { ...jsonOperation('Token ids to text', 'DetokenizeResponse', { request: 'DetokenizeRequest', errors: [400, 401, 404, 413, 503] }), ...KEYED } });
   builder.addPath('/health', { get: jsonOperation('Liveness', 'Health') });
@@ -158,71 +130,6 @@ export function buildOpenApiDocument(): OpenAPIObject {
   return builder.getSpec();
 }
 
-const idParameter = (name: string) => ({ name, in: 'path' as const, required: true, schema: { type: 'string' as const } });
-
-/** The Files and Batch API (served when the server has a data directory, as `serve` always does). */
-function addBatchPaths(builder: OpenApiBuilder): void {
-  builder.addPath('/v1/files', {
-    post: {
-      summary: 'Upload a batch input file',
-      description: 'multipart/form-data with `file` (JSONL of BatchRequestInput lines) and `purpose=batch`. Every line is validated; a bad file is a 400 whose message starts with `line N:` and says why.',
-      requestBody: { required: true, content: { 'multipart/form-data': { schema: ref('FileUploadRequest') } } },
-      responses: { '200': { description: 'The stored file.', content: { 'application/json': { schema: ref('FileObject') } } }, ...errorResponses([400, 401, 413, 503]) },
-      ...KEYED,
-    },
-    get: {
-      ...jsonOperation('List files', 'FileList', { errors: [400, 401] }),
-      parameters: [
-        { name: 'purpose', in: 'query', schema: { type: 'string' } },
-        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 } },
-        { name: 'order', in: 'query', schema: { type: 'string', enum: ['asc', 'desc'], default: 'desc' } },
-        { name: 'after', in: 'query', schema: { type: 'string' }, description: 'A file id: list the files after it.' },
-      ],
-      ...KEYED,
-    },
-  });
-  builder.addPath('/v1/files/{file_id}', {
-    get: { ...jsonOperation('A file', 'FileObject', { errors: [401, 404] }), parameters: [idParameter('file_id')], ...KEYED },
-    delete: { ...jsonOperation('Delete a file', 'FileDeleted', { errors: [401, 404] }), parameters: [idParameter('file_id')], ...KEYED },
-  });
-  builder.addPath('/v1/files/{file_id}/content', {
-    get: {
-      summary: "A file's bytes",
-      description: 'For batch output and error files: JSONL of BatchRequestOutput lines, in input order.',
-      parameters: [idParameter('file_id')],
-      responses: {
-        '200': { description: 'The file.', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
-        ...errorResponses([401, 404]),
-      },
-      ...KEYED,
-    },
-  });
-  builder.addPath('/v1/batches', {
-    post: { ...jsonOperation('Create a batch', 'Batch', { request: 'BatchCreateRequest', errors: [400, 401, 404, 413] }), ...KEYED },
-    get: {
-      ...jsonOperation('List batches, newest first', 'BatchList', { errors: [400, 401] }),
-      parameters: [
-        { name: 'after', in: 'query', schema: { type: 'string' }, description: 'A batch id: list the batches after it.' },
-        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
-      ],
-      ...KEYED,
-    },
-  });
-  builder.addPath('/v1/batches/{batch_id}', {
-    get: { ...jsonOperation('A batch', 'Batch', { errors: [401, 404] }), parameters: [idParameter('batch_id')], ...KEYED },
-  });
-  builder.addPath('/v1/batches/{batch_id}/cancel', {
-    post: {
-      ...jsonOperation('Cancel a batch', 'Batch', {
-        errors: [400, 401, 404],
-        description: 'Validating or in-progress batches turn cancelling, then cancelled; answers already made are kept in the output file, the other lines are in the error file with code batch_cancelled.',
-      }),
-      parameters: [idParameter('batch_id')],
-      ...KEYED,
-    },
-  });
-}
-
-export function openApiYaml(): string {
-  return OpenApiBuilder.create(buildOpenApiDocument()).getSpecAsYaml(undefined, { lineWidth: 0 });
+export function openApiYaml(additions: readonly OpenApiPaths[] = []): string {
+  return OpenApiBuilder.create(buildOpenApiDocument(additions)).getSpecAsYaml(undefined, { lineWidth: 0 });
 }

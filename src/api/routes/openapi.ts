@@ -1,9 +1,12 @@
 import type { Hono } from 'hono';
 import type { AppEnv } from '../http/app-env.js';
-import { openApiYaml } from '../openapi/document.js';
+import { openApiYaml, type OpenApiPaths } from '../openapi/document.js';
 
-/** GET /openapi.yaml: the same document as the repository's openapi.yaml, built from the schemas. */
-export function registerOpenApi(app: Hono<AppEnv>): void {
-  const yaml = openApiYaml();
+/**
+ * GET /openapi.yaml: the document built from the schemas, with the paths of the features given
+ * (the server gives all of them: the repository's openapi.yaml).
+ */
+export function registerOpenApi(app: Hono<AppEnv>, additions: readonly OpenApiPaths[]): void {
+  const yaml = openApiYaml(additions);
   app.get('/openapi.yaml', (c) => c.body(yaml, 200, { 'content-type': 'application/yaml; charset=utf-8' }));
 }

@@ -9,7 +9,8 @@ export interface ComponentMeta {
 /**
  * The request and response schemas that become `components.schemas` of openapi.yaml. Requests
  * are validated with these very schemas, so the document cannot drift from the code; a schema
- * registered here and used inside another becomes a `$ref` to its component.
+ * registered here and used inside another becomes a `$ref` to its component. Features outside
+ * this layer register their schemas here too (src/batch/http/schemas/).
  */
 export const components = z.registry<ComponentMeta, z.ZodType>();
 

@@ -1,11 +1,11 @@
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { z } from 'zod';
 import { ServeError } from '../../errors.js';
-import { BatchRequestInput } from '../../api/schemas/batches.js';
 import { ChatCompletionRequest } from '../../api/schemas/chat.js';
 import { CompletionRequest } from '../../api/schemas/completions.js';
 import { issueToError } from '../../api/validation/issue-to-error.js';
 import type { BatchEndpoint } from '../batch-endpoints.js';
+import { BatchRequestInput } from '../http/schemas/batches.js';
 import type { BatchLineInput } from '../storage/batch-store.js';
 
 export interface BatchInputLimits {

@@ -76,7 +76,8 @@ export async function runOfflineBatch(options: OfflineBatchOptions): Promise<Off
       onLineAnswered: () => options.onLineAnswered?.(),
       onBatchEnded: (batch) => onEnded(batch),
     });
-    const app = createApp({ state, logger, batch: service.jobs });
+    // The executor calls only the generation routes: no Files or Batch routes are mounted.
+    const app = createApp({ state, logger });
     const file = await service.jobs.uploadFile(basename(options.inputPath), content);
     const batch = service.jobs.createBatch({ inputFileId: file.id, endpoint, completionWindow: '24h', metadata: null });
     options.onStart?.(lines.length);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { component } from './registry.js';
+import { component } from '../../../api/schemas/registry.js';
 
 /** /v1/files: uploads for the Batch API and the files batches write, in OpenAI's shapes. */
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { BATCH_ENDPOINTS } from '../../batch/batch-endpoints.js';
-import { component } from './registry.js';
+import { component } from '../../../api/schemas/registry.js';
+import { BATCH_ENDPOINTS } from '../../batch-endpoints.js';
 
 /** /v1/batches and the lines of batch input and output files, in OpenAI's shapes. */
 

@@ -1,10 +1,10 @@
 import type { Hono } from 'hono';
-import type { BatchJobs } from '../../batch/batch-jobs.js';
-import type { StoredBatch } from '../../batch/storage/batch-store.js';
-import type { AppEnv } from '../http/app-env.js';
+import type { AppEnv } from '../../../api/http/app-env.js';
+import { parseJsonBody } from '../../../api/validation/parse-body.js';
+import { parseValue } from '../../../api/validation/parse-value.js';
+import type { BatchJobs } from '../../batch-jobs.js';
+import type { StoredBatch } from '../../storage/batch-store.js';
 import { BatchCreateRequest, BatchListQuery, type Batch, type BatchList } from '../schemas/batches.js';
-import { parseJsonBody } from '../validation/parse-body.js';
-import { parseValue } from '../validation/parse-value.js';
 
 /** POST/GET /v1/batches, GET /v1/batches/{id}, POST /v1/batches/{id}/cancel: OpenAI's Batch API. */
 export function registerBatches(app: Hono<AppEnv>, jobs: BatchJobs): void {

@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Hono } from 'hono';
-import type { BatchJobs } from '../../batch/batch-jobs.js';
-import type { StoredFile } from '../../batch/storage/file-store.js';
-import type { AppEnv } from '../http/app-env.js';
+import type { AppEnv } from '../../../api/http/app-env.js';
+import { parseValue } from '../../../api/validation/parse-value.js';
+import type { BatchJobs } from '../../batch-jobs.js';
+import type { StoredFile } from '../../storage/file-store.js';
 import { FileListQuery, FileUploadRequest, type FileDeleted, type FileList, type FileObject } from '../schemas/files.js';
-import { parseValue } from '../validation/parse-value.js';
 
 export const FILES_PATH = '/v1/files';
 
