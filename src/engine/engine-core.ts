@@ -301,9 +301,14 @@ export class EngineCore {
   }
 }
 
+/**
+ * The scheduler's refusals as the server's one error type, with the scheduler's own codes. No
+ * `param`: the engine does not know which request field held the prompt. The API layer checks
+ * the context before it submits (src/api/generation/plan.ts) and names the field there.
+ */
 function toServeError(err: unknown): unknown {
   if (err instanceof ContextLengthExceededError) {
-    return new ServeError('invalid_request_error', err.message, { code: 'context_length_exceeded', param: 'messages' });
+    return new ServeError('invalid_request_error', err.message, { code: 'context_length_exceeded' });
   }
   if (err instanceof SchedulerError) return new ServeError('invalid_request_error', err.message, { code: err.code });
   return err;
