@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ServeError } from '../src/errors.js';
-import { DEFAULT_SAMPLING_PARAMS, parseSamplingParams, type SamplingFields } from '../src/engine/sampling/sampling-params.js';
+import { parseSamplingParams } from '../src/api/generation/parse-sampling-params.js';
+import type { SamplingFields } from '../src/api/schemas/sampling-fields.js';
+import { DEFAULT_SAMPLING_PARAMS } from '../src/engine/sampling/sampling-params.js';
 
 const LIMITS = { vocabSize: 151936 };
 

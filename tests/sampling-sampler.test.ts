@@ -4,7 +4,8 @@ import { nucleusByBuckets, nucleusFromProbe } from '../src/engine/sampling/nucle
 import { RandomStream } from '../src/random/random-stream.js';
 import { RawDistribution } from '../src/engine/sampling/raw-logprobs.js';
 import { Sampler } from '../src/engine/sampling/sampler.js';
-import { parseSamplingParams, type SamplingFields } from '../src/engine/sampling/sampling-params.js';
+import { parseSamplingParams } from '../src/api/generation/parse-sampling-params.js';
+import type { SamplingFields } from '../src/api/schemas/sampling-fields.js';
 import { SamplingWorkspace } from '../src/engine/sampling/sampling-workspace.js';
 
 const EOS = [151645, 151643];

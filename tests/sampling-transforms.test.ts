@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { chooseToken, type TokenChoiceContext } from '../src/engine/sampling/choose-token.js';
 import { LogitEdits } from '../src/engine/sampling/logit-edits.js';
-import { parseSamplingParams, type SamplingFields } from '../src/engine/sampling/sampling-params.js';
+import { parseSamplingParams } from '../src/api/generation/parse-sampling-params.js';
+import type { SamplingFields } from '../src/api/schemas/sampling-fields.js';
 import { SamplingWorkspace } from '../src/engine/sampling/sampling-workspace.js';
 import { TokenHistory } from '../src/engine/sampling/token-history.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ServeError } from '../src/errors.js';
-import { parseStopStrings, StopStringMatcher, type StopMatchResult } from '../src/engine/stop-matcher.js';
+import { parseStopStrings } from '../src/api/validation/parse-stop-strings.js';
+import { StopStringMatcher, type StopMatchResult } from '../src/engine/stop-matcher.js';
 
 /** Streams pieces through a matcher the way the engine does; returns what a client would see. */
 function run(stops: string[], pieces: string[]): { emitted: string[]; stop: string | null; final: string } {

@@ -2,6 +2,8 @@ import { mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ChatMessageInput } from '../src/api/chat/chat-messages.js';
+import { renderChat } from '../src/api/chat/render-chat.js';
 import { ServeError } from '../src/errors.js';
 import { loadTokenizer } from '../src/model/tokenizer/load-tokenizer.js';
 import type { Tokenizer } from '../src/model/tokenizer/tokenizer.js';
@@ -142,7 +144,7 @@ describe('Qwen3 chat template', () => {
   });
 
   it('joins text parts with newlines and treats developer as system', () => {
-    const { text } = tokenizer.applyChatTemplate([
+    const { text } = renderChat(tokenizer, [
       { role: 'developer', content: [{ type: 'text', text: 'Rules.' }] },
       { role: 'user', content: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }] },
     ]);
@@ -150,7 +152,8 @@ describe('Qwen3 chat template', () => {
   });
 
   it('renders an assistant tool call and the tool result', () => {
-    const { text } = tokenizer.applyChatTemplate(
+    const { text } = renderChat(
+      tokenizer,
       [
         { role: 'user', content: 'Weather?' },
         {
@@ -169,9 +172,9 @@ describe('Qwen3 chat template', () => {
   });
 
   it('rejects what a text model cannot take, naming the field', () => {
-    const attempt = (messages: Parameters<Tokenizer['applyChatTemplate']>[0]) => {
+    const attempt = (messages: ChatMessageInput[]) => {
       try {
-        tokenizer.applyChatTemplate(messages);
+        renderChat(tokenizer, messages);
       } catch (error) {
         return error as ServeError;
       }

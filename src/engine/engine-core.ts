@@ -3,6 +3,7 @@ import {
   Priority,
   Scheduler,
   SchedulerError,
+  type FinishedRequest,
   type SchedulerConfig,
   type SchedulerOutput,
 } from '../../scheduler/index.js';
@@ -13,6 +14,7 @@ import type { ChoiceDelta, EngineEvent, FinishReason, GenerationRequest } from '
 import { KvRows } from './kv-rows.js';
 import { RequestGroup } from './request-group.js';
 import { Sequence } from './sequence.js';
+import { StepRecorder } from './step-recorder.js';
 import type { StepReport } from './step-report.js';
 
 export interface EngineCoreOptions {
@@ -33,6 +35,9 @@ export interface StepResult {
 
 /** Logits of one sequence's last position, a view into the step's output. */
 type SampledRows = Map<string, Float32Array>;
+
+/** A step's delta events by sequence id, held until the scheduler says which sequences finished. */
+type StepDeltas = Map<string, EngineEvent & { type: 'delta' }>;
 
 /**
  * The engine loop, one step at a time: schedule -> execute -> sample -> update -> emit.
@@ -131,69 +136,73 @@ export class EngineCore {
     }
   }
 
+  /**
+   * One turn of the loop: schedule -> execute -> sample -> update -> emit. A StepRecorder keeps
+   * the step's timings and latencies and writes its report.
+   */
   async step(): Promise<StepResult> {
-    const startedAt = this.clock();
+    const recorder = new StepRecorder(this.clock);
     const output = this.scheduler.schedule();
-    this.applyRowChanges(output, startedAt);
+    this.applyRowChanges(output, recorder.startedAt);
+    const events = this.takePending();
+    const logits = await this.executeOrFail(output, recorder, events);
+    const { deltas, stopped } = this.sample(logits, recorder);
+    const { finished } = this.scheduler.update(output, { stopped });
+    this.emit(deltas, finished, events);
+    const report = recorder.report(output, logits.size, this.scheduler.stats(), this.runner.info.kvBytesPerToken);
+    return { events, report };
+  }
+
+  /** The final events of aborts since the last step, which open this step's events. */
+  private takePending(): EngineEvent[] {
     const events = this.pending;
     this.pending = [];
+    return events;
+  }
 
-    let forwardMs = 0;
-    let sampled: SampledRows = new Map();
+  /**
+   * Runs the step's forward passes, timed. If they throw, every request with work in the step
+   * fails (its error event goes to `events`) and nothing is sampled; the engine goes on.
+   */
+  private async executeOrFail(output: SchedulerOutput, recorder: StepRecorder, events: EngineEvent[]): Promise<SampledRows> {
     try {
-      const forwardStart = this.clock();
-      sampled = await this.execute(output);
-      forwardMs = this.clock() - forwardStart;
+      return await recorder.timeForward(() => this.execute(output));
     } catch (err) {
       this.failStep(output, err, events);
+      return new Map();
     }
+  }
 
+  /**
+   * Each sequence with logits takes its next token (all at one `now`, the end of the forward
+   * passes). Returns each one's delta, not yet emitted, and the ids that hit a stop.
+   */
+  private sample(logitsById: SampledRows, recorder: StepRecorder): { deltas: StepDeltas; stopped: string[] } {
     const now = this.clock();
-    const interTokenLatenciesMs: number[] = [];
-    const timesToFirstTokenMs: number[] = [];
     const stopped: string[] = [];
-    const deltas = new Map<string, EngineEvent & { type: 'delta' }>();
-    for (const [id, logits] of sampled) {
+    const deltas: StepDeltas = new Map();
+    for (const [id, logits] of logitsById) {
       const { sequence, group } = this.entry(id);
       if (group.isFinished(sequence)) continue; // aborted while the step ran
       const result = sequence.advance(logits);
-      const { gapMs, timeToFirstTokenMs } = group.recordToken(sequence, now);
-      if (gapMs !== null) interTokenLatenciesMs.push(gapMs);
-      if (timeToFirstTokenMs !== null) timesToFirstTokenMs.push(timeToFirstTokenMs);
+      recorder.recordToken(group.recordToken(sequence, now));
       if (result.stopped) stopped.push(id);
       deltas.set(id, { type: 'delta', requestId: group.id, delta: result.delta });
     }
+    return { deltas, stopped };
+  }
 
-    const { finished } = this.scheduler.update(output, { stopped });
+  /**
+   * Appends the step's deltas to `events`: a sequence the scheduler has just finished gets one
+   * final delta (its step delta merged in) instead, followed by its request's `done` when last.
+   */
+  private emit(deltas: StepDeltas, finished: readonly FinishedRequest[], events: EngineEvent[]): void {
     const finishedIds = new Set(finished.map((f) => f.id));
     for (const [id, event] of deltas) if (!finishedIds.has(id)) events.push(event);
     for (const { id, reason } of finished) {
       const { sequence, group } = this.entry(id);
-      const last = deltas.get(id)?.delta;
-      this.finishSequence(sequence, group, reason, events, last);
+      this.finishSequence(sequence, group, reason, events, deltas.get(id)?.delta);
     }
-
-    const stats = this.scheduler.stats();
-    const bytesPerToken = this.runner.info.kvBytesPerToken;
-    return {
-      events,
-      report: {
-        startedAt,
-        durationMs: this.clock() - startedAt,
-        forwardMs,
-        decodeBatchSize: output.decode.length,
-        prefillChunks: output.prefill.length,
-        prefillTokens: output.numPrefillTokens,
-        decodeTokens: output.numDecodeTokens,
-        generatedTokens: sampled.size,
-        interTokenLatenciesMs,
-        timesToFirstTokenMs,
-        preemptions: output.preempted.length,
-        scheduler: stats,
-        kvBytesInUse: stats.kvTokensInUse * bytesPerToken,
-        kvBytesBudget: stats.kvTokenBudget * bytesPerToken,
-      },
-    };
   }
 
   /** Releases rows of finished and preempted sequences and gives rows to admitted ones. */
@@ -292,9 +301,14 @@ export class EngineCore {
   }
 }
 
+/**
+ * The scheduler's refusals as the server's one error type, with the scheduler's own codes. No
+ * `param`: the engine does not know which request field held the prompt. The API layer checks
+ * the context before it submits (src/api/generation/plan.ts) and names the field there.
+ */
 function toServeError(err: unknown): unknown {
   if (err instanceof ContextLengthExceededError) {
-    return new ServeError('invalid_request_error', err.message, { code: 'context_length_exceeded', param: 'messages' });
+    return new ServeError('invalid_request_error', err.message, { code: 'context_length_exceeded' });
   }
   if (err instanceof SchedulerError) return new ServeError('invalid_request_error', err.message, { code: err.code });
   return err;

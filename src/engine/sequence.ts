@@ -65,7 +65,7 @@ export class Sequence {
     this.tokenIds.push(tokenId);
     const tokenLogprobs: GeneratedTokenLogprobs[] | null = logprobs ? [{ tokenId, ...logprobs }] : null;
     if (this.sampler.isStopToken(tokenId)) {
-      // End-of-sequence and stop_token_ids end the output without being part of its text;
+      // End-of-sequence and stopTokenIds end the output without being part of its text;
       // they still count as generated tokens (usage), as in vLLM.
       this.stopReason = this.sampler.params.stopTokenIds.includes(tokenId) ? tokenId : null;
       return { delta: { choice: this.choice, text: '', tokenIds: [tokenId], logprobs: tokenLogprobs }, stopped: true };

@@ -1,7 +1,5 @@
-import { invalidParam } from '../errors.js';
-
 /**
- * Stop strings (OpenAI `stop`), matched on the detokenized text as it streams. A stop string may
+ * Stop strings (the request's `stop`), matched on the detokenized text as it streams. A stop string may
  * span any number of tokens, so text that could be the start of one is held back until the
  * following text decides it; the stop string itself is never emitted.
  *
@@ -14,29 +12,6 @@ import { invalidParam } from '../errors.js';
  * is what matching one character at a time would do, so the outcome never depends on how the
  * text happens to be cut into pieces.
  */
-
-/** OpenAI accepts at most four stop sequences. */
-export const MAX_STOP_STRINGS = 4;
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Reads the request's `stop` (a string, an array of strings, or null) into a checked list. */
-export function parseStopStrings(stop: unknown): string[] {
-  if (stop === undefined || stop === null) return [];
-  const list = typeof stop === 'string' ? [stop] : stop;
-  if (!Array.isArray(list) || !list.every((s): s is string => typeof s === 'string')) {
-    throw invalidParam('stop', 'stop must be a string or an array of strings');
-  }
-  if (list.length > MAX_STOP_STRINGS) {
-    throw invalidParam('stop', `stop may hold at most ${MAX_STOP_STRINGS} strings, got ${list.length}`);
-  }
-  for (const s of list) {
-    if (s.length === 0) throw invalidParam('stop', 'stop strings must not be empty');
-    // A lone surrogate could match half of an emoji and cut the output inside a character.
-    if (LONE_SURROGATE.test(s)) throw invalidParam('stop', 'stop strings must be valid Unicode');
-  }
-  return list;
-}
 
 export type StopMatchResult =
   /** No stop yet: emit `text` (possibly '' while a candidate is held back). */

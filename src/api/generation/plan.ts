@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ServeError, invalidParam } from '../../errors.js';
 import type { GenerationRequest, RequestPriority } from '../../engine/generation.js';
-import { parseSamplingParams, type SamplingFields } from '../../engine/sampling/sampling-params.js';
+import type { SamplingFields } from '../schemas/sampling-fields.js';
 import type { ServedModel } from '../serving-state.js';
+import { parseSamplingParams } from './parse-sampling-params.js';
 
 export interface GenerationInput {
   promptTokenIds: number[];

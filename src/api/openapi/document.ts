@@ -1,6 +1,6 @@
 import { OpenApiBuilder, type OpenAPIObject, type OperationObject, type SchemaObject } from 'openapi3-ts/oas31';
 import { z } from 'zod';
-import { MAX_TOP_LOGPROBS } from '../../engine/sampling/sampling-params.js';
+import { MAX_TOP_LOGPROBS } from '../schemas/sampling-fields.js';
 import '../schemas/chat.js';
 import '../schemas/completions.js';
 import '../schemas/health.js';

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import { invalidParam } from '../../errors.js';
 import type { EngineEvent, GenerationRequest } from '../../engine/generation.js';
+import { renderChat } from '../chat/render-chat.js';
 import { collectChoices, publicFinishReason } from '../generation/collect-choices.js';
 import { generationStream } from '../generation/generation-stream.js';
 import { chatLogprobContent } from '../generation/logprobs.js';
@@ -25,7 +26,7 @@ export function registerChatCompletions(app: Hono<AppEnv>, options: RouteOptions
     checkModelName(model, body.model);
     if (body.stream_options && !body.stream) throw invalidParam('stream_options', 'stream_options is only allowed when stream is true');
     const exchange = c.get('exchange');
-    const rendered = model.tokenizer.applyChatTemplate(body.messages, { enableThinking: body.chat_template_kwargs?.enable_thinking });
+    const rendered = renderChat(model.tokenizer, body.messages, { enableThinking: body.chat_template_kwargs?.enable_thinking });
     if (options.logPrompts) exchange.prompt = rendered.text;
     const request = planGeneration(model, {
       promptTokenIds: rendered.tokenIds,

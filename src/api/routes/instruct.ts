@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { EngineEvent } from '../../engine/generation.js';
-import type { ChatMessageInput } from '../../model/tokenizer/chat-messages.js';
+import type { ChatMessageInput } from '../chat/chat-messages.js';
+import { renderChat } from '../chat/render-chat.js';
 import { publicFinishReason } from '../generation/collect-choices.js';
 import { generationStream } from '../generation/generation-stream.js';
 import { planGeneration } from '../generation/plan.js';
@@ -31,7 +32,7 @@ export function registerInstruct(app: Hono<AppEnv>, options: RouteOptions): void
       ...(body.system !== undefined ? [{ role: 'system', content: body.system }] : []),
       ...(body.messages ?? [{ role: 'user', content: body.prompt ?? '' }]),
     ];
-    const rendered = model.tokenizer.applyChatTemplate(conversation, { enableThinking: body.enable_thinking });
+    const rendered = renderChat(model.tokenizer, conversation, { enableThinking: body.enable_thinking });
     if (options.logPrompts) exchange.prompt = rendered.text;
     const request = planGeneration(model, {
       promptTokenIds: rendered.tokenIds,

@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import { renderChat } from '../chat/render-chat.js';
 import type { AppEnv } from '../http/app-env.js';
 import { DetokenizeRequest, TokenizeRequest, type DetokenizeResponse, type TokenizeResponse } from '../schemas/tokenize.js';
 import { parseJsonBody } from '../validation/parse-body.js';
@@ -12,7 +13,7 @@ export function registerTokenize(app: Hono<AppEnv>, options: RouteOptions): void
     const body = await parseJsonBody(c.req.raw, TokenizeRequest);
     checkModelName(model, body.model);
     const tokens = body.messages
-      ? model.tokenizer.applyChatTemplate(body.messages, {
+      ? renderChat(model.tokenizer, body.messages, {
           addGenerationPrompt: body.add_generation_prompt ?? true,
           enableThinking: body.chat_template_kwargs?.enable_thinking,
         }).tokenIds

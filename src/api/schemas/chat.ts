@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SAMPLING_FIELDS } from '../../engine/sampling/sampling-params.js';
+import { SAMPLING_FIELDS } from './sampling-fields.js';
 import {
   chatTemplateKwargsField,
   FinishReason,

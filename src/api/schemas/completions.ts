@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_TOP_LOGPROBS, SAMPLING_FIELDS } from '../../engine/sampling/sampling-params.js';
+import { MAX_TOP_LOGPROBS, SAMPLING_FIELDS } from './sampling-fields.js';
 import { FinishReason, maxTokensField, modelField, nField, noOpOnly, stopField, StopReason, streamField, streamOptionsField, Usage, userField } from './common.js';
 import { component } from './registry.js';
 

@@ -13,7 +13,7 @@ const NOTHING_BANNED: ReadonlySet<number> = new Set();
 export interface TokenChoiceContext {
   params: SamplingParams;
   history: TokenHistory;
-  /** Ids min_tokens keeps out until enough tokens are generated (end-of-sequence and stop ids). */
+  /** Ids minTokens keeps out until enough tokens are generated (end-of-sequence and stop ids). */
   stopTokens: ReadonlySet<number>;
   edits: LogitEdits;
   workspace: SamplingWorkspace;
@@ -21,7 +21,7 @@ export interface TokenChoiceContext {
 
 /**
  * One sampling step without its randomness: given the uniform `draw` in [0, 1), the token the
- * request's settings pick from `logits`. Edits (min_tokens, logit_bias, penalties) are applied in
+ * request's settings pick from `logits`. Edits (minTokens, logitBias, penalties) are applied in
  * place and undone before returning. Greedy ignores the draw. Returns -1 if every logit is
  * -Infinity or NaN after the edits.
  *

@@ -3,8 +3,8 @@ import type { SamplingWorkspace } from './sampling-workspace.js';
 import type { TokenHistory } from './token-history.js';
 
 /**
- * The per-request changes to logits that act on a few known tokens: min_tokens' ban on stop
- * tokens, logit_bias, and the repetition, frequency and presence penalties. They are written into
+ * The per-request changes to logits that act on a few known tokens: minTokens' ban on stop
+ * tokens, logitBias, and the repetition, frequency and presence penalties. They are written into
  * the row in place (copying 151936 floats per row would cost more than sampling) and undone
  * afterwards, so the caller's logits come back unchanged.
  *

@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { RandomStream } from '../../random/random-stream.js';
 import { maxLogit } from './row-scan.js';
 import { Sampler } from './sampler.js';
-import { parseSamplingParams, type SamplingFields } from './sampling-params.js';
+import { DEFAULT_SAMPLING_PARAMS, type SamplingParams } from './sampling-params.js';
 
 const VOCAB = 151936;
 const BATCH = 16;
@@ -37,21 +37,21 @@ function makeRows(shape: 'confident' | 'uncertain' | 'flat', random: RandomStrea
   });
 }
 
-const SETTINGS: Record<string, SamplingFields> = {
+const SETTINGS: Record<string, Partial<SamplingParams>> = {
   greedy: { temperature: 0 },
   'T=1': { temperature: 1 },
-  'T=0.7 top_p=0.9': { temperature: 0.7, top_p: 0.9 },
-  'top_k=50': { temperature: 1, top_k: 50 },
-  'qwen3 (T=0.6 top_k=20 top_p=0.95)': { temperature: 0.6, top_k: 20, top_p: 0.95 },
-  'min_p=0.05': { temperature: 1, min_p: 0.05 },
-  'greedy + logprobs top 5': { temperature: 0, logprobs: true, top_logprobs: 5 },
+  'T=0.7 top_p=0.9': { temperature: 0.7, topP: 0.9 },
+  'top_k=50': { temperature: 1, topK: 50 },
+  'qwen3 (T=0.6 top_k=20 top_p=0.95)': { temperature: 0.6, topK: 20, topP: 0.95 },
+  'min_p=0.05': { temperature: 1, minP: 0.05 },
+  'greedy + logprobs top 5': { temperature: 0, logprobs: true, topLogprobs: 5 },
   // The generated-token counts grow over the run, so the penalties flatten the distribution.
   'T=0.7 top_p=0.9 + penalties, 1k prompt': {
     temperature: 0.7,
-    top_p: 0.9,
-    repetition_penalty: 1.1,
-    frequency_penalty: 0.5,
-    presence_penalty: 0.5,
+    topP: 0.9,
+    repetitionPenalty: 1.1,
+    frequencyPenalty: 0.5,
+    presencePenalty: 0.5,
   },
 };
 
@@ -75,8 +75,8 @@ function timeRounds(count: number, run: (i: number) => void): { best: number; p9
   return { best, p95: times[Math.floor(times.length * 0.95)] };
 }
 
-function measure(rows: Float32Array[], fields: SamplingFields, count: number): { best: number; p95: number } {
-  const params = parseSamplingParams({ seed: 1, ...fields }, { vocabSize: VOCAB });
+function measure(rows: Float32Array[], setting: Partial<SamplingParams>, count: number): { best: number; p95: number } {
+  const params: SamplingParams = { ...DEFAULT_SAMPLING_PARAMS, seed: 1, ...setting };
   const prompt = Array.from({ length: 1000 }, (_, i) => (i * 7919) % VOCAB);
   const sampler = new Sampler({ params, promptTokenIds: prompt, eosTokenIds: [151645] });
   for (let i = 0; i < 50; i++) sampler.sample(rows[i % rows.length]); // warm-up (JIT)
@@ -95,5 +95,5 @@ for (const shape of ['confident', 'uncertain', 'flat'] as const) {
   console.log(`\n${shape} logits (vocab ${VOCAB}), microseconds per row:`);
   for (let i = 0; i < 50; i++) maxLogit(rows[i % rows.length]);
   console.log(line('(yardstick: one max-of-row pass)', timeRounds(count, (i) => maxLogit(rows[i % rows.length]))));
-  for (const [name, fields] of Object.entries(SETTINGS)) console.log(line(name, measure(rows, fields, count)));
+  for (const [name, setting] of Object.entries(SETTINGS)) console.log(line(name, measure(rows, setting, count)));
 }

@@ -25,8 +25,8 @@ export interface SampledToken {
 /**
  * One request's sampler: from a row of logits to the next token, step after step.
  *
- * Each step: log-probabilities of the raw row (if asked), then the per-token edits (min_tokens,
- * logit_bias, penalties), then greedy argmax or temperature sampling restricted by min_p, top_k
+ * Each step: log-probabilities of the raw row (if asked), then the per-token edits (minTokens,
+ * logitBias, penalties), then greedy argmax or temperature sampling restricted by min_p, top_k
  * and top_p, in vLLM's order. The row is scanned once or twice and only candidates are
  * exponentiated, never sorted whole; see temperature-sampling.ts.
  *
@@ -45,7 +45,7 @@ export class Sampler {
     this.context = {
       params,
       history: new TokenHistory(options.promptTokenIds),
-      // Tokens that end the output: end-of-sequence (unless ignore_eos) and stop_token_ids.
+      // Tokens that end the output: end-of-sequence (unless ignoreEos) and stopTokenIds.
       stopTokens: new Set([...(params.ignoreEos ? [] : options.eosTokenIds), ...params.stopTokenIds]),
       edits: new LogitEdits(),
       workspace: options.workspace ?? sharedSamplingWorkspace(),

@@ -1,10 +1,7 @@
-import { z } from 'zod';
-import { invalidParam } from '../../errors.js';
-
 /**
- * A request's sampling parameters: OpenAI's, plus vLLM's extras (top_k, min_p,
- * repetition_penalty, min_tokens, ignore_eos, stop_token_ids). Ranges follow OpenAI where OpenAI
- * defines the parameter and vLLM otherwise, so a request valid there is valid here.
+ * How one sequence picks its tokens, in the engine's own terms. The API layer builds it from a
+ * request's fields (src/api/generation/parse-sampling-params.ts), checking ranges and token ids
+ * against the vocabulary there, so the engine trusts it as given.
  */
 export interface SamplingParams {
   /** 0 (below 1e-5, as in vLLM) means greedy: the most likely token, no randomness used. */
@@ -15,9 +12,9 @@ export interface SamplingParams {
   topK: number;
   /** Drop tokens less likely than minP times the most likely one. 0 = off. */
   minP: number;
-  /** OpenAI: subtracted once from every token already generated (not prompt tokens). */
+  /** Subtracted once from every token already generated (not prompt tokens). */
   presencePenalty: number;
-  /** OpenAI: subtracted per occurrence of a token in the generated text. */
+  /** Subtracted per occurrence of a token in the generated text. */
   frequencyPenalty: number;
   /** HF/vLLM: logits of prompt and generated tokens divided (if > 0) or multiplied (if < 0) by it. 1 = off. */
   repetitionPenalty: number;
@@ -27,7 +24,7 @@ export interface SamplingParams {
   seed: number | null;
   /** End-of-sequence and stop token ids cannot be sampled before this many tokens. */
   minTokens: number;
-  /** Keep generating past the end-of-sequence token (benchmarks); stop_token_ids still stop. */
+  /** Keep generating past the end-of-sequence token (benchmarks); stopTokenIds still stop. */
   ignoreEos: boolean;
   /** Extra token ids that end the output, besides the model's end-of-sequence ids. */
   stopTokenIds: readonly number[];
@@ -37,7 +34,7 @@ export interface SamplingParams {
   topLogprobs: number;
 }
 
-/** OpenAI's defaults: plain sampling of the model's distribution at temperature 1. */
+/** Plain sampling of the model's distribution at temperature 1, every edit off (OpenAI's defaults too). */
 export const DEFAULT_SAMPLING_PARAMS: Readonly<SamplingParams> = Object.freeze({
   temperature: 1,
   topP: 1,
@@ -54,164 +51,3 @@ export const DEFAULT_SAMPLING_PARAMS: Readonly<SamplingParams> = Object.freeze({
   logprobs: false,
   topLogprobs: 0,
 });
-
-/** OpenAI returns at most 20 alternatives per position. */
-export const MAX_TOP_LOGPROBS = 20;
-
-type Range = { min: number; max: number; minExclusive?: boolean };
-
-/**
- * A number field with its range. The zod schema is the one definition of the range: the HTTP
- * API's request schemas (and so openapi.yaml) embed it, and parseSamplingParams checks with it.
- * Its messages name the field, so any caller can show them as they are.
- */
-function numberField(name: string, range: Range, options: { integer?: boolean } = {}) {
-  const kind = options.integer ? 'an integer' : 'a number';
-  const low = range.minExclusive ? `greater than ${range.min}` : `at least ${range.min}`;
-  const error = (issue: { input?: unknown }): string => {
-    const value = issue.input;
-    if (typeof value !== 'number' || !Number.isFinite(value)) return `${name} must be ${kind}`;
-    if (options.integer && !Number.isSafeInteger(value)) return `${name} must be ${kind}, got ${value}`;
-    return `${name} must be ${low} and at most ${range.max}, got ${value}`;
-  };
-  const base = options.integer ? z.int({ error }) : z.number({ error });
-  const bounded = range.minExclusive ? base.gt(range.min) : base.gte(range.min);
-  return range.max === Number.MAX_SAFE_INTEGER ? bounded : bounded.lte(range.max);
-}
-
-function booleanField(name: string) {
-  return z.boolean({ error: `${name} must be true or false` });
-}
-
-/** OpenAI's `logit_bias`: a JSON object keyed by token ids written as strings. */
-const LOGIT_BIAS_MESSAGE = 'logit_bias must be an object mapping token ids (as strings) to numbers from -100 to 100';
-const logitBiasField = z.record(
-  z.string({ error: LOGIT_BIAS_MESSAGE }).regex(/^\d+$/),
-  z.number({ error: LOGIT_BIAS_MESSAGE }).min(-100).max(100),
-  { error: LOGIT_BIAS_MESSAGE },
-);
-
-const STOP_TOKEN_IDS_MESSAGE = 'stop_token_ids must be an array of token ids';
-
-/**
- * The sampling fields under their API names, each nullable (null is absent, as OpenAI clients
- * send it). Token ids are checked against the vocabulary in parseSamplingParams, which knows it.
- */
-export const SAMPLING_FIELDS = {
-  temperature: numberField('temperature', { min: 0, max: 2 })
-    .nullish()
-    .meta({ description: 'Sampling temperature; 0 is greedy (always the most likely token).' }),
-  top_p: numberField('top_p', { min: 0, max: 1, minExclusive: true })
-    .nullish()
-    .meta({ description: 'Nucleus sampling: keep the most likely tokens holding this much probability. 1 = off.' }),
-  top_k: numberField('top_k', { min: -1, max: Number.MAX_SAFE_INTEGER }, { integer: true })
-    .nullish()
-    .meta({ description: 'vLLM extra: keep the k most likely tokens; 0 or -1 = off.' }),
-  min_p: numberField('min_p', { min: 0, max: 1 })
-    .nullish()
-    .meta({ description: 'vLLM extra: drop tokens less likely than min_p times the most likely one. 0 = off.' }),
-  presence_penalty: numberField('presence_penalty', { min: -2, max: 2 })
-    .nullish()
-    .meta({ description: 'Subtracted once from the logit of every token already generated.' }),
-  frequency_penalty: numberField('frequency_penalty', { min: -2, max: 2 })
-    .nullish()
-    .meta({ description: 'Subtracted from a token\'s logit per time it was generated.' }),
-  repetition_penalty: numberField('repetition_penalty', { min: 0, max: 2, minExclusive: true })
-    .nullish()
-    .meta({ description: 'vLLM extra: logits of prompt and generated tokens divided (positive) or multiplied (negative) by it. 1 = off.' }),
-  logit_bias: logitBiasField
-    .nullish()
-    .meta({ description: 'Token id (as a string) -> bias from -100 to 100 added to its logit.' }),
-  seed: numberField('seed', { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }, { integer: true })
-    .nullish()
-    .meta({ description: 'Same seed and same request: same output.' }),
-  min_tokens: numberField('min_tokens', { min: 0, max: Number.MAX_SAFE_INTEGER }, { integer: true })
-    .nullish()
-    .meta({ description: 'vLLM extra: end-of-sequence and stop token ids cannot end the output before this many tokens.' }),
-  ignore_eos: booleanField('ignore_eos')
-    .nullish()
-    .meta({ description: 'vLLM extra: keep generating past the end-of-sequence token (benchmarks).' }),
-  stop_token_ids: z
-    .array(z.int({ error: STOP_TOKEN_IDS_MESSAGE }).min(0), { error: STOP_TOKEN_IDS_MESSAGE })
-    .nullish()
-    .meta({ description: 'vLLM extra: token ids that end the output, besides the model\'s end-of-sequence ids.' }),
-  logprobs: booleanField('logprobs')
-    .nullish()
-    .meta({ description: 'Return the log-probability of each output token.' }),
-  top_logprobs: numberField('top_logprobs', { min: 0, max: MAX_TOP_LOGPROBS }, { integer: true })
-    .nullish()
-    .meta({ description: `How many most likely alternatives to return per position (0..${MAX_TOP_LOGPROBS}); needs logprobs.` }),
-};
-
-export type SamplingFieldName = keyof typeof SAMPLING_FIELDS;
-
-/** The request fields, under their API names, as they arrive in JSON (unchecked). */
-export type SamplingFields = { [name in SamplingFieldName]?: unknown };
-
-/** Non-strict: a whole request body may be passed, its other fields are not looked at here. */
-const samplingFieldsSchema = z.object(SAMPLING_FIELDS);
-
-function isTokenId(value: number, vocabSize: number): boolean {
-  return Number.isInteger(value) && value >= 0 && value < vocabSize;
-}
-
-function readLogitBias(value: Record<string, number>, vocabSize: number): Map<number, number> {
-  const bias = new Map<number, number>();
-  for (const [key, amount] of Object.entries(value)) {
-    const id = Number(key);
-    if (!isTokenId(id, vocabSize)) {
-      throw invalidParam('logit_bias', `logit_bias key '${key}' is not a token id below ${vocabSize}`);
-    }
-    bias.set(id, amount);
-  }
-  return bias;
-}
-
-function readStopTokenIds(value: number[], vocabSize: number): number[] {
-  if (!value.every((id) => isTokenId(id, vocabSize))) {
-    throw invalidParam('stop_token_ids', `stop_token_ids must be an array of token ids below ${vocabSize}`);
-  }
-  return [...new Set(value)];
-}
-
-/**
- * Checks a request's sampling fields and fills in defaults. `defaults` lets the server start from
- * the model's generation_config (Qwen3 suggests temperature 0.6, top_p 0.95, top_k 20) instead of
- * OpenAI's. A bad field throws a `ServeError` (400) whose `param` is the field's API name.
- */
-export function parseSamplingParams(
-  fields: SamplingFields,
-  limits: { vocabSize: number },
-  defaults: Partial<SamplingParams> = {},
-): SamplingParams {
-  const parsed = samplingFieldsSchema.safeParse(fields);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalidParam(String(issue.path[0]), issue.message);
-  }
-  const f = parsed.data;
-  const base: SamplingParams = { ...DEFAULT_SAMPLING_PARAMS, ...defaults };
-  const logprobs = f.logprobs ?? base.logprobs;
-  const topLogprobs = f.top_logprobs ?? base.topLogprobs;
-  if (topLogprobs > 0 && !logprobs) {
-    throw invalidParam('top_logprobs', 'top_logprobs needs logprobs set to true');
-  }
-  const topK = f.top_k ?? base.topK;
-  return {
-    temperature: f.temperature ?? base.temperature,
-    topP: f.top_p ?? base.topP,
-    // vLLM writes "off" as -1 or 0.
-    topK: topK === -1 ? 0 : topK,
-    minP: f.min_p ?? base.minP,
-    presencePenalty: f.presence_penalty ?? base.presencePenalty,
-    frequencyPenalty: f.frequency_penalty ?? base.frequencyPenalty,
-    repetitionPenalty: f.repetition_penalty ?? base.repetitionPenalty,
-    logitBias: f.logit_bias ? readLogitBias(f.logit_bias, limits.vocabSize) : base.logitBias,
-    seed: f.seed ?? base.seed,
-    minTokens: f.min_tokens ?? base.minTokens,
-    ignoreEos: f.ignore_eos ?? base.ignoreEos,
-    stopTokenIds: f.stop_token_ids ? readStopTokenIds(f.stop_token_ids, limits.vocabSize) : base.stopTokenIds,
-    logprobs,
-    topLogprobs,
-  };
-}

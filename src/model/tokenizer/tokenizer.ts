@@ -1,7 +1,7 @@
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import { invalidParam } from '../../errors.js';
 import { byteLevelEntryToBytes } from './byte-level.js';
-import { normaliseChatMessages, type ChatMessageInput } from './chat-messages.js';
+import { ChatTemplateError } from './chat-template-error.js';
+import type { TemplateMessage } from './template-message.js';
 
 /** What `tokenizer.json` says about itself, read once at load time. */
 export interface TokenizerFileFacts {
@@ -19,7 +19,7 @@ export interface ChatTemplateOptions {
    * without reasoning; left out, the template's default (thinking on) applies.
    */
   enableThinking?: boolean;
-  /** OpenAI `tools` (function definitions), for templates that render them. */
+  /** Function definitions (tool schemas), for templates that render them. */
   tools?: readonly unknown[];
 }
 
@@ -130,12 +130,10 @@ export class Tokenizer {
   /**
    * Renders a conversation with the model's own chat template (Jinja, as in Hugging Face) and
    * encodes it. The rendered text already holds every special token, so encoding adds none.
+   * Throws ChatTemplateError when the model has no template or the template refuses the messages.
    */
-  applyChatTemplate(messages: readonly ChatMessageInput[], options: ChatTemplateOptions = {}): RenderedChat {
-    if (!this.hasChatTemplate) {
-      throw invalidParam('messages', 'this model has no chat template; use the completions endpoint', 'chat_template_missing');
-    }
-    const normalised = normaliseChatMessages(messages);
+  applyChatTemplate(messages: readonly TemplateMessage[], options: ChatTemplateOptions = {}): RenderedChat {
+    if (!this.hasChatTemplate) throw new ChatTemplateError('this model has no chat template');
     // Template variables beyond transformers' typed options (enable_thinking) reach the Jinja
     // context through apply_chat_template's rest parameter.
     const templateOptions: Parameters<PreTrainedTokenizer['apply_chat_template']>[1] & Record<string, unknown> = {
@@ -146,10 +144,10 @@ export class Tokenizer {
     if (options.tools !== undefined && options.tools.length > 0) templateOptions.tools = [...options.tools];
     let text: string;
     try {
-      text = this.hf.apply_chat_template(normalised, templateOptions) as unknown as string;
+      text = this.hf.apply_chat_template([...messages], templateOptions) as unknown as string;
     } catch (error) {
       // Templates reject conversations they cannot express (raise_exception); that is the caller's input.
-      throw invalidParam('messages', `the chat template rejected the messages: ${(error as Error).message}`);
+      throw new ChatTemplateError(`the chat template rejected the messages: ${(error as Error).message}`, { cause: error });
     }
     return { text, tokenIds: this.encode(text, { addSpecialTokens: false }) };
   }

@@ -1,9 +1,10 @@
 import { invalidParam } from '../../errors.js';
+import type { TemplateMessage } from '../../model/tokenizer/template-message.js';
 
 /**
- * Chat messages as the OpenAI API carries them, and their normalised form for a chat template.
- * Templates are written for Hugging Face's message dicts with string content (Qwen3's calls
- * `content.startswith(...)`), so content arrays and nulls are flattened here first.
+ * Chat messages as the OpenAI API carries them, and their conversion to the messages a chat
+ * template renders (TemplateMessage): roles are checked and aliased, and content arrays and
+ * nulls are flattened to the string content templates expect.
  */
 
 /** One element of an OpenAI content array. Only text parts can be given to a text-only model. */
@@ -12,6 +13,7 @@ export interface ChatContentPart {
   text?: string;
 }
 
+/** An assistant turn's function call as OpenAI sends it; templates take the same shape. */
 export interface ChatToolCall {
   id?: string;
   type?: string;
@@ -28,20 +30,11 @@ export interface ChatMessageInput {
   reasoning_content?: string | null;
 }
 
-/** A message as the chat template receives it: a known role and string content. */
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'tool';
-  content: string;
-  tool_calls?: ChatToolCall[];
-  tool_call_id?: string;
-  reasoning_content?: string;
-}
-
 /**
  * OpenAI's newer `developer` role is the system prompt under another name; the Qwen3 template
  * only renders `system`, and would silently drop a `developer` message.
  */
-const ROLE_ALIASES: Record<string, ChatMessage['role']> = {
+const ROLE_ALIASES: Record<string, TemplateMessage['role']> = {
   system: 'system',
   developer: 'system',
   user: 'user',
@@ -77,7 +70,7 @@ function normaliseContent(content: ChatMessageInput['content'], param: string): 
 }
 
 /** Checks roles and flattens content; errors name the offending field (`messages.2.content`). */
-export function normaliseChatMessages(messages: readonly ChatMessageInput[]): ChatMessage[] {
+export function normaliseChatMessages(messages: readonly ChatMessageInput[]): TemplateMessage[] {
   if (!Array.isArray(messages) || messages.length === 0) {
     throw invalidParam('messages', 'messages must be a non-empty array');
   }
@@ -92,7 +85,7 @@ export function normaliseChatMessages(messages: readonly ChatMessageInput[]): Ch
         `role '${String(message.role)}' is not one of system, developer, user, assistant, tool`,
       );
     }
-    const normalised: ChatMessage = { role, content: normaliseContent(message.content, `messages.${i}.content`) };
+    const normalised: TemplateMessage = { role, content: normaliseContent(message.content, `messages.${i}.content`) };
     if (message.tool_calls) normalised.tool_calls = message.tool_calls;
     if (message.tool_call_id !== undefined) normalised.tool_call_id = message.tool_call_id;
     if (typeof message.reasoning_content === 'string') normalised.reasoning_content = message.reasoning_content;
