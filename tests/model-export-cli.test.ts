@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import { CommanderError } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportCommand } from '../src/commands/export.js';
-import { exportQwen3Model } from '../src/model/export/export-model.js';
-import { decodeModel } from '../src/model/onnx/proto-factory.js';
-import { PRESETS } from '../src/model/shape.js';
-import { createRandomWeightSource } from '../src/model/weights/random-source.js';
+import { exportQwen3Model } from '../src/convert/export/export-model.js';
+import { decodeModel } from '../src/convert/onnx/proto-factory.js';
+import { PRESETS } from '../src/convert/shape.js';
+import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
 import { writeSafetensorsCheckpoint } from './helpers/safetensors-writer.js';
 
 const run = promisify(execFile);

@@ -1,10 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { exportQwen3Model } from '../model/export/export-model.js';
-import type { WeightFormat } from '../model/onnx/projection.js';
-import { isPresetName, PRESETS, type Qwen3Shape } from '../model/shape.js';
-import { createRandomWeightSource } from '../model/weights/random-source.js';
-import { openSafetensorsCheckpoint } from '../model/weights/safetensors-source.js';
-import type { WeightSource } from '../model/weights/weight-source.js';
+import { exportQwen3Model } from '../convert/export/export-model.js';
+import type { WeightFormat } from '../convert/onnx/projection.js';
+import { isPresetName, PRESETS, type Qwen3Shape } from '../convert/shape.js';
+import { createRandomWeightSource } from '../convert/weights/random-source.js';
+import { openSafetensorsCheckpoint } from '../convert/weights/safetensors-source.js';
+import type { WeightSource } from '../convert/weights/weight-source.js';
 import { parsePositiveInt, parsePositiveNumber } from './option-parsers.js';
 
 /** Shape flags and the Qwen3Shape field each one overrides. */
