@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { exportQwen3Model } from '../src/model/export/export-model.js';
-import { PRESETS } from '../src/model/shape.js';
-import { createRandomWeightSource } from '../src/model/weights/random-source.js';
-import type { WeightFormat } from '../src/model/onnx/projection.js';
+import { exportQwen3Model } from '../src/convert/export/export-model.js';
+import { PRESETS } from '../src/convert/shape.js';
+import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
+import type { WeightFormat } from '../src/convert/onnx/projection.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -38,7 +38,7 @@ export interface TinyModels {
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheRoot = join(root, '.vitest-cache', 'models');
 /** Everything whose change changes the exported bytes. */
-const WRITER_SOURCES = ['src/model/onnx', 'src/model/export', 'src/model/weights/random-source.ts', 'src/model/weights/weight-source.ts', 'src/model/shape.ts'];
+const WRITER_SOURCES = ['src/convert/onnx', 'src/convert/export', 'src/convert/weights/random-source.ts', 'src/convert/weights/weight-source.ts', 'src/convert/shape.ts'];
 const COMPLETE_MARKER = 'complete.json';
 
 /**

@@ -2,8 +2,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadModel } from '../src/model/hub/download-model.js';
-import { parseHubModelRef } from '../src/model/hub/model-ref.js';
+import { downloadModel } from '../src/convert/hub/download-model.js';
+import { parseHubModelRef } from '../src/convert/hub/model-ref.js';
 import { readModelManifest } from '../src/model/model-manifest.js';
 import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
 import { loadTokenizer } from '../src/model/tokenizer/load-tokenizer.js';

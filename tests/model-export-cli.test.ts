@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import { CommanderError } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportCommand } from '../src/commands/export.js';
-import { exportQwen3Model } from '../src/model/export/export-model.js';
-import { decodeModel } from '../src/model/onnx/proto-factory.js';
-import { PRESETS } from '../src/model/shape.js';
-import { createRandomWeightSource } from '../src/model/weights/random-source.js';
+import { exportQwen3Model } from '../src/convert/export/export-model.js';
+import { decodeModel, onnx } from '../src/convert/onnx/proto-factory.js';
+import { PRESETS } from '../src/convert/shape.js';
+import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
 import { writeSafetensorsCheckpoint } from './helpers/safetensors-writer.js';
 
 const run = promisify(execFile);
@@ -37,6 +37,7 @@ describe('qwen3-serve export flags', () => {
 
   it.each([
     [['--bits', '3', '--out', out], /--bits.*Allowed choices are 4, 8, 32/],
+    [['--io-precision', 'bf16', '--out', out], /--io-precision.*Allowed choices are fp32, fp16/],
     [['--block-size', '48', '--out', out], /power of two >= 16/],
     [['--preset', 'qwen3-8b', '--out', out], /Allowed choices are tiny, qwen3-4b/],
     [['--seed', '-1', '--out', out], /--seed/],
@@ -54,8 +55,27 @@ describe('qwen3-serve export flags', () => {
 
   it('shows help listing every flag', async () => {
     const { stdout } = await cli(['export', '--help']);
-    for (const flag of ['--preset', '--bits', '--block-size', '--seed', '--out', '--checkpoint', '--hidden-size', '--num-hidden-layers', '--quiet']) {
+    for (const flag of ['--preset', '--bits', '--block-size', '--io-precision', '--seed', '--out', '--checkpoint', '--hidden-size', '--num-hidden-layers', '--quiet']) {
       expect(stdout).toContain(flag);
+    }
+  });
+});
+
+describe('qwen3-serve export --io-precision', () => {
+  it('fp16 writes int32 ids and fp16 KV cache and logits; the default stays int64 and fp32', async () => {
+    const ioTypes = (dir: string) => {
+      const graph = decodeModel(readFileSync(join(dir, 'model.onnx'))).graph!;
+      const types = new Map([...graph.input!, ...graph.output!].map((v) => [v.name!, v.type!.tensorType!.elemType]));
+      return { ids: types.get('input_ids'), mask: types.get('attention_mask'), past: types.get('past_key_values.0.value'), present: types.get('present.0.key'), logits: types.get('logits') };
+    };
+    const { INT32, INT64, FLOAT, FLOAT16 } = onnx.TensorProto.DataType;
+    for (const [precision, expected] of [
+      ['fp16', { ids: INT32, mask: INT64, past: FLOAT16, present: FLOAT16, logits: FLOAT16 }],
+      ['fp32', { ids: INT64, mask: INT64, past: FLOAT, present: FLOAT, logits: FLOAT }],
+    ] as const) {
+      const dir = join(scratch, `io-${precision}`);
+      await exportCommand().parseAsync(['--num-hidden-layers', '1', '--io-precision', precision, '--out', dir, '--quiet'], { from: 'user' });
+      expect(ioTypes(dir)).toEqual(expected);
     }
   });
 });

@@ -2,12 +2,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportQwen3Model } from '../src/model/export/export-model.js';
-import { bundledTokenizerPath } from '../src/model/export/tokenizer-files.js';
+import { exportQwen3Model } from '../src/convert/export/export-model.js';
+import { bundledTokenizerPath } from '../src/convert/export/tokenizer-files.js';
 import { readModelManifest } from '../src/model/model-manifest.js';
-import { PRESETS } from '../src/model/shape.js';
-import { createRandomWeightSource } from '../src/model/weights/random-source.js';
-import { qwen3ShapeFromConfig } from '../src/model/weights/safetensors-checkpoint-config.js';
+import { PRESETS } from '../src/convert/shape.js';
+import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
+import { qwen3ShapeFromConfig } from '../src/convert/weights/safetensors-checkpoint-config.js';
 import { TINY_MODEL_FORMATS, TINY_MODEL_SEED, tinyModelDir, type TinyModelFormat } from './helpers/models.js';
 
 const tiny = PRESETS.tiny;

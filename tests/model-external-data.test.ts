@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportQwen3Model } from '../src/model/export/export-model.js';
-import { ExternalDataStore } from '../src/model/onnx/initializer-store.js';
-import { decodeModel, onnx } from '../src/model/onnx/proto-factory.js';
-import { DEFAULT_EXTERNAL_DATA_THRESHOLD, estimateWeightBytes } from '../src/model/onnx/write-onnx-model.js';
-import { PRESETS } from '../src/model/shape.js';
+import { exportQwen3Model } from '../src/convert/export/export-model.js';
+import { ExternalDataStore } from '../src/convert/onnx/initializer-store.js';
+import { decodeModel, onnx } from '../src/convert/onnx/proto-factory.js';
+import { DEFAULT_EXTERNAL_DATA_THRESHOLD, estimateWeightBytes } from '../src/convert/onnx/write-onnx-model.js';
+import { PRESETS } from '../src/convert/shape.js';
 import { emptyPast, runDecoder, TINY_MODEL_FORMATS, tinyModelDir, tinyModelWeights } from './helpers/models.js';
 
 const tiny = PRESETS.tiny;

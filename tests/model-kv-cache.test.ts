@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRESETS } from '../src/model/shape.js';
+import { PRESETS } from '../src/convert/shape.js';
 import { emptyPast, maxAbsDiff, runDecoder, tinyModelDir, type TinyModelFormat } from './helpers/models.js';
 
 const tiny = PRESETS.tiny;

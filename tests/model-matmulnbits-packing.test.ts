@@ -1,10 +1,10 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { blockCount, dequantizeBlockwise, quantizeBlockwise, type QuantBits } from '../src/model/onnx/block-quantizer.js';
-import { bytesOf } from '../src/model/onnx/initializer-store.js';
-import { attribute, DataType, encodeModel, inlineTensor, valueInfo } from '../src/model/onnx/proto-factory.js';
-import { createRandomWeightSource } from '../src/model/weights/random-source.js';
-import { PRESETS } from '../src/model/shape.js';
+import { blockCount, dequantizeBlockwise, quantizeBlockwise, type QuantBits } from '../src/convert/onnx/block-quantizer.js';
+import { bytesOf } from '../src/convert/onnx/initializer-store.js';
+import { attribute, DataType, encodeModel, inlineTensor, valueInfo } from '../src/convert/onnx/proto-factory.js';
+import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
+import { PRESETS } from '../src/convert/shape.js';
 
 /** A [n, k] weight drawn like the model's projections (the random source's q_proj, cut to size). */
 function randomWeight(n: number, k: number): Float32Array {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { decodeModel, type NodeProto, onnx } from '../src/model/onnx/proto-factory.js';
-import { PRESETS } from '../src/model/shape.js';
+import { decodeModel, type NodeProto, onnx } from '../src/convert/onnx/proto-factory.js';
+import { PRESETS } from '../src/convert/shape.js';
 import { TINY_MODEL_FORMATS, tinyModelDir, type TinyModelFormat } from './helpers/models.js';
 
 const tiny = PRESETS.tiny;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PRESETS } from '../src/model/shape.js';
-import { createRandomWeightSource } from '../src/model/weights/random-source.js';
-import { EMBEDDING_WEIGHT, expectedWeightDims, layerWeightNames } from '../src/model/weights/weight-source.js';
+import { PRESETS } from '../src/convert/shape.js';
+import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
+import { EMBEDDING_WEIGHT, expectedWeightDims, layerWeightNames } from '../src/convert/weights/weight-source.js';
 
 const tiny = PRESETS.tiny;
 

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportQwen3Model } from '../src/model/export/export-model.js';
-import { decodeModel } from '../src/model/onnx/proto-factory.js';
-import { ReferenceModel } from '../src/model/reference/reference-model.js';
-import { PRESETS, type Qwen3Shape } from '../src/model/shape.js';
-import { createRandomWeightSource } from '../src/model/weights/random-source.js';
+import { exportQwen3Model } from '../src/convert/export/export-model.js';
+import { decodeModel } from '../src/convert/onnx/proto-factory.js';
+import { ReferenceModel } from './reference/reference-model.js';
+import { PRESETS, type Qwen3Shape } from '../src/convert/shape.js';
+import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
 import { emptyPast, maxAbsDiff, runDecoder } from './helpers/models.js';
 
 // Qwen3-8B and larger keep a separate lm_head.weight; the writer must use it, not the embedding.

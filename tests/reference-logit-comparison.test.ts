@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, compareLogits, klDivergence } from '../src/model/reference/logit-comparison.js';
+import { argmax, compareLogits, klDivergence } from './reference/logit-comparison.js';
 
 describe('logit comparison', () => {
   it('KL divergence matches the closed form for two-token distributions', () => {

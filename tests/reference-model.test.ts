@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { causalGroupedQueryAttention } from '../src/model/reference/causal-attention.js';
-import { ReferenceModel } from '../src/model/reference/reference-model.js';
-import { rmsNorm } from '../src/model/reference/rms-norm.js';
-import { RotaryEmbedding } from '../src/model/reference/rotary-embedding.js';
-import { PRESETS, type Qwen3Shape } from '../src/model/shape.js';
-import { createRandomWeightSource } from '../src/model/weights/random-source.js';
-import { LM_HEAD_WEIGHT, type WeightSource } from '../src/model/weights/weight-source.js';
+import { causalGroupedQueryAttention } from './reference/causal-attention.js';
+import { ReferenceModel } from './reference/reference-model.js';
+import { rmsNorm } from './reference/rms-norm.js';
+import { RotaryEmbedding } from './reference/rotary-embedding.js';
+import { PRESETS, type Qwen3Shape } from '../src/convert/shape.js';
+import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
+import { LM_HEAD_WEIGHT, type WeightSource } from '../src/convert/weights/weight-source.js';
 
 /** The tiny preset's body with a 4096-token vocabulary: the LM head is what costs time. */
 const SHAPE: Qwen3Shape = { ...PRESETS.tiny, vocabSize: 4096 };

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockRoundedSource } from '../src/model/reference/block-rounded-source.js';
-import { compareLogitRows, compareLogits, summarizeRows, type LogitAgreement } from '../src/model/reference/logit-comparison.js';
-import { ReferenceModel } from '../src/model/reference/reference-model.js';
-import { PRESETS } from '../src/model/shape.js';
+import { blockRoundedSource } from './reference/block-rounded-source.js';
+import { compareLogitRows, compareLogits, summarizeRows, type LogitAgreement } from './reference/logit-comparison.js';
+import { ReferenceModel } from './reference/reference-model.js';
+import { PRESETS } from '../src/convert/shape.js';
 import { TINY_MODEL_FORMATS, tinyModelDir, tinyModelWeights } from './helpers/models.js';
 import { OnnxDecoderSequence, openDecoderSession } from './reference-onnx-sequence.js';
 

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { Qwen3Shape } from '../src/model/shape.js';
+import type { Qwen3Shape } from '../src/convert/shape.js';
 
 /**
  * One sequence run through an exported decoder with onnxruntime-node directly (batch 1): each

@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KvPool } from '../src/model/runner/kv-pool.js';
 import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
-import { PRESETS } from '../src/model/shape.js';
+import { PRESETS } from '../src/convert/shape.js';
 import { emptyPast, maxAbsDiff, runDecoder, tinyModelDir } from './helpers/models.js';
 
 const shape = { numLayers: 2, kvHeads: 2, headDim: 4, kvType: 'float32', maxSeqs: 3, maxLen: 200 } as const;

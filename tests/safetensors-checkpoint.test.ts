@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRESETS, type Qwen3Shape } from '../src/model/shape.js';
-import { createRandomWeightSource } from '../src/model/weights/random-source.js';
-import { decodeSafetensorsData, halfBitsToNumber } from '../src/model/weights/safetensors-dtype.js';
-import { openSafetensorsCheckpoint } from '../src/model/weights/safetensors-source.js';
-import { expectedWeightDims, layerWeightNames, type WeightSource } from '../src/model/weights/weight-source.js';
+import { PRESETS, type Qwen3Shape } from '../src/convert/shape.js';
+import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
+import { decodeSafetensorsData, halfBitsToNumber } from '../src/convert/weights/safetensors-dtype.js';
+import { openSafetensorsCheckpoint } from '../src/convert/weights/safetensors-source.js';
+import { expectedWeightDims, layerWeightNames, type WeightSource } from '../src/convert/weights/weight-source.js';
 import {
   encodeFloat32,
   encodedWeight,

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describeFormat, exportQwen3Model } from '../../src/model/export/export-model.js';
-import type { WeightFormat } from '../../src/model/onnx/projection.js';
-import { PRESETS, type PresetName } from '../../src/model/shape.js';
-import { createRandomWeightSource } from '../../src/model/weights/random-source.js';
+import { describeFormat, exportQwen3Model } from '../../src/convert/export/export-model.js';
+import type { WeightFormat } from '../../src/convert/onnx/projection.js';
+import { PRESETS, type PresetName } from '../../src/convert/shape.js';
+import { createRandomWeightSource } from '../../src/convert/weights/random-source.js';
 
 /** A benchmark model: a preset's shape with seeded random weights in one weight format. */
 export interface BenchModelSpec {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { downloadModel } from '../model/hub/download-model.js';
-import { parseHubModelRef } from '../model/hub/model-ref.js';
+import { downloadModel } from '../convert/hub/download-model.js';
+import { parseHubModelRef } from '../convert/hub/model-ref.js';
 
 interface DownloadFlags {
   hubUrl?: string;

@@ -1,10 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { exportQwen3Model } from '../model/export/export-model.js';
-import type { WeightFormat } from '../model/onnx/projection.js';
-import { isPresetName, PRESETS, type Qwen3Shape } from '../model/shape.js';
-import { createRandomWeightSource } from '../model/weights/random-source.js';
-import { openSafetensorsCheckpoint } from '../model/weights/safetensors-source.js';
-import type { WeightSource } from '../model/weights/weight-source.js';
+import { exportQwen3Model } from '../convert/export/export-model.js';
+import { IO_PRECISIONS, type IoPrecision } from '../convert/onnx/decoder-io.js';
+import type { WeightFormat } from '../convert/onnx/projection.js';
+import { isPresetName, PRESETS, type Qwen3Shape } from '../convert/shape.js';
+import { createRandomWeightSource } from '../convert/weights/random-source.js';
+import { openSafetensorsCheckpoint } from '../convert/weights/safetensors-source.js';
+import type { WeightSource } from '../convert/weights/weight-source.js';
 import { parsePositiveInt, parsePositiveNumber } from '../cli-options/option-parsers.js';
 
 /** Shape flags and the Qwen3Shape field each one overrides. */
@@ -23,6 +24,7 @@ interface ExportFlags {
   preset: string;
   bits: string;
   blockSize: number;
+  ioPrecision: IoPrecision;
   seed: number;
   out: string;
   checkpoint?: string;
@@ -43,6 +45,11 @@ export function exportCommand(): Command {
     .addOption(new Option('--preset <name>', 'model shape for random weights').choices(Object.keys(PRESETS)).default('tiny'))
     .addOption(new Option('--bits <bits>', 'weight format: 4 or 8 (MatMulNBits) or 32 (fp32 MatMul)').choices(['4', '8', '32']).default('4'))
     .option('--block-size <n>', 'quantization block size along K (power of two >= 16; 32 or 128 are usual)', parseBlockSize, 32)
+    .addOption(
+      new Option('--io-precision <precision>', "graph inputs and outputs: fp32 (int64 ids, fp32 KV cache and logits) or fp16 (int32 ids, fp16 KV cache and logits, the model builder's fp16 layout: half the KV memory)")
+        .choices(IO_PRECISIONS)
+        .default('fp32'),
+    )
     .option('--seed <n>', 'seed of the random weights', parseSeed, 0)
     .option('--checkpoint <dir>', 'take shape and weights from a Hugging Face Qwen3 safetensors folder instead of random weights')
     .option('--quiet', 'no progress bar on stderr');
@@ -61,6 +68,7 @@ function runExport(flags: ExportFlags, cmd: Command): void {
   try {
     const result = exportQwen3Model(source, flags.out, {
       format,
+      ioPrecision: flags.ioPrecision,
       quiet: flags.quiet,
       metadata: { weights: flags.checkpoint ? 'checkpoint' : `random seed ${flags.seed}` },
     });

@@ -1,9 +1,9 @@
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { exportQwen3Model } from '../model/export/export-model.js';
-import { PRESETS } from '../model/shape.js';
-import { createRandomWeightSource } from '../model/weights/random-source.js';
+import { exportQwen3Model } from '../convert/export/export-model.js';
+import { PRESETS } from '../convert/shape.js';
+import { createRandomWeightSource } from '../convert/weights/random-source.js';
 
 /** The built-in model's seed; any fixed value gives every install the same test model. */
 const TINY_MODEL_SEED = 0;

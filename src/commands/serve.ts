@@ -4,8 +4,8 @@ import { DEFAULT_MAX_FILE_BYTES } from '../batch/batch-jobs.js';
 import { DEFAULT_MAX_BATCH_LINES } from '../batch/input/parse-batch-input.js';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_SECONDS, startServer, type ServerHandle } from '../server.js';
 import { DEFAULT_MAX_SEQS } from '../engine/engine-config.js';
-import { downloadModel } from '../model/hub/download-model.js';
-import { parseHubModelRef } from '../model/hub/model-ref.js';
+import { downloadModel } from '../convert/hub/download-model.js';
+import { parseHubModelRef } from '../convert/hub/model-ref.js';
 import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt } from '../cli-options/option-parsers.js';
 import { ensureBuiltInTinyModel, TINY_MODEL_BANNER } from './serve-tiny-model.js';
 

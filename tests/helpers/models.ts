@@ -1,9 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import { inject } from 'vitest';
-import { DECODER_IO, layerName } from '../../src/model/onnx/decoder-io.js';
-import { PRESETS, type Qwen3Shape } from '../../src/model/shape.js';
-import { createRandomWeightSource } from '../../src/model/weights/random-source.js';
-import type { WeightSource } from '../../src/model/weights/weight-source.js';
+import { DECODER_IO, layerName } from '../../src/convert/onnx/decoder-io.js';
+import { PRESETS, type Qwen3Shape } from '../../src/convert/shape.js';
+import { createRandomWeightSource } from '../../src/convert/weights/random-source.js';
+import type { WeightSource } from '../../src/convert/weights/weight-source.js';
 import { TINY_MODEL_SEED, type TinyModelFormat } from '../global-setup.js';
 
 export { TINY_MODEL_FORMATS, TINY_MODEL_SEED, type TinyModelFormat } from '../global-setup.js';

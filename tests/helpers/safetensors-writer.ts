@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Qwen3Shape } from '../../src/model/shape.js';
-import { expectedWeightDims, type WeightSource } from '../../src/model/weights/weight-source.js';
+import type { Qwen3Shape } from '../../src/convert/shape.js';
+import { expectedWeightDims, type WeightSource } from '../../src/convert/weights/weight-source.js';
 
 /** The dtypes the test checkpoints are written in. */
 export type CheckpointDtype = 'BF16' | 'F16' | 'F32';

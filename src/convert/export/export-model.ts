@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IoPrecision } from '../onnx/decoder-io.js';
 import type { WeightFormat } from '../onnx/projection.js';
 import { checkWeightFormat } from '../onnx/qwen3-decoder-graph.js';
 import { EXTERNAL_DATA_FILE, MODEL_FILE, type OnnxWriteResult, writeQwen3Onnx } from '../onnx/write-onnx-model.js';
@@ -11,6 +12,14 @@ import { copyTokenizerFiles, TOKENIZER_FILES } from './tokenizer-files.js';
 
 export interface ExportOptions {
   format: WeightFormat;
+  /** Element types of ids, KV cache and logits: fp32 (default) or the model builder's fp16 layout (see IoPrecision). */
+  ioPrecision?: IoPrecision;
+  /**
+   * genai_config.json also names a `position_ids` input, which the graph does not have, as the
+   * model builder's own genai-tiny-qwen2 test model does: for tests of loaders that must trust the
+   * session's input metadata over the config. Off by default.
+   */
+  listPositionIdsInConfig?: boolean;
   /** Weights above this many bytes go to model.onnx.data (default: DEFAULT_EXTERNAL_DATA_THRESHOLD). */
   externalDataThresholdBytes?: number;
   /** No progress bar on stderr (tests, scripts). */
@@ -38,7 +47,7 @@ export function exportQwen3Model(source: WeightSource, outDir: string, options: 
   mkdirSync(outDir, { recursive: true });
   const written = writeOnnxWithProgress(source, outDir, options);
   const { shape } = source;
-  writeJson(join(outDir, 'genai_config.json'), genaiConfigJson(shape, MODEL_FILE));
+  writeJson(join(outDir, 'genai_config.json'), genaiConfigJson(shape, MODEL_FILE, { listPositionIds: options.listPositionIdsInConfig ?? false }));
   writeJson(join(outDir, 'config.json'), qwen3ConfigJson(shape));
   writeJson(join(outDir, 'generation_config.json'), qwen3GenerationConfigJson(shape));
   copyTokenizerFiles(outDir);
@@ -51,6 +60,7 @@ function writeOnnxWithProgress(source: WeightSource, outDir: string, options: Ex
   try {
     return writeQwen3Onnx(source, outDir, {
       format: options.format,
+      ioPrecision: options.ioPrecision,
       externalDataThresholdBytes: options.externalDataThresholdBytes,
       onProgress: progress?.onProgress,
       metadata: { weight_format: describeFormat(options.format), ...options.metadata },

@@ -4,6 +4,7 @@ import type { Qwen3Shape } from '../shape.js';
 import { expectedWeightDims, type WeightSource } from '../weights/weight-source.js';
 import { blockCount } from './block-quantizer.js';
 import type { TensorProgress } from './decoder-context.js';
+import type { IoPrecision } from './decoder-io.js';
 import { ExternalDataStore, InlineInitializerStore, type InitializerStore } from './initializer-store.js';
 import type { WeightFormat } from './projection.js';
 import { encodeModel } from './proto-factory.js';
@@ -21,6 +22,8 @@ export const DEFAULT_EXTERNAL_DATA_THRESHOLD = 512 * 1024 * 1024;
 
 export interface OnnxWriteOptions {
   format: WeightFormat;
+  /** Element types of ids, KV cache and logits (default fp32). */
+  ioPrecision?: IoPrecision;
   /** Weights above this many bytes (estimated before writing) go to model.onnx.data. */
   externalDataThresholdBytes?: number;
   onProgress?: TensorProgress;

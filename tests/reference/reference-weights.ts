@@ -1,4 +1,4 @@
-import type { Qwen3Shape } from '../shape.js';
+import type { Qwen3Shape } from '../../src/convert/shape.js';
 import {
   EMBEDDING_WEIGHT,
   FINAL_NORM_WEIGHT,
@@ -6,7 +6,7 @@ import {
   expectedWeightDims,
   layerWeightNames,
   type WeightSource,
-} from '../weights/weight-source.js';
+} from '../../src/convert/weights/weight-source.js';
 
 /** One decoder layer's weights, fp32, in Hugging Face layout. */
 export interface ReferenceLayerWeights {

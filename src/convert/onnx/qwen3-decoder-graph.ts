@@ -2,7 +2,7 @@ import type { Qwen3Shape } from '../shape.js';
 import { EMBEDDING_WEIGHT, expectedWeightDims, FINAL_NORM_WEIGHT, LM_HEAD_WEIGHT, type WeightSource } from '../weights/weight-source.js';
 import { assertBlockSize } from './block-quantizer.js';
 import { type AttentionInputs, DecoderContext, type TensorProgress } from './decoder-context.js';
-import { DECODER_IO, DIMS, layerName } from './decoder-io.js';
+import { DECODER_IO, DECODER_IO_TYPES, DIMS, type IoPrecision, layerName } from './decoder-io.js';
 import { GraphBuilder, MICROSOFT_DOMAIN } from './graph-builder.js';
 import { bytesOf, type InitializerStore } from './initializer-store.js';
 import { addMatMulNBits, addProjection, addQuantizedWeight, addTransposedWeight, type QuantizedWeightRef, type WeightFormat } from './projection.js';
@@ -12,6 +12,8 @@ import { buildRotaryCache } from './rotary-cache.js';
 
 export interface DecoderGraphOptions {
   format: WeightFormat;
+  /** Element types of ids, KV cache and logits (default fp32: int64 ids, fp32 KV and logits). */
+  ioPrecision?: IoPrecision;
   onProgress?: TensorProgress;
   /** Extra key/value pairs for the model's metadata_props. */
   metadata?: Record<string, string>;
@@ -20,37 +22,41 @@ export interface DecoderGraphOptions {
 /**
  * Builds the Qwen3 decoder in the onnxruntime-genai model-builder layout from a checkpoint, writing
  * each weight through `store` as soon as it is read. Inputs: input_ids, attention_mask,
- * past_key_values.N.key|value; outputs: logits, present.N.key|value (see DECODER_IO).
+ * past_key_values.N.key|value; outputs: logits, present.N.key|value (see DECODER_IO), typed by
+ * `ioPrecision`. Everything between embedding and LM head computes in fp32 whatever the precision,
+ * except attention, which computes in the KV cache's type (see addAttention).
  */
 export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerStore, options: DecoderGraphOptions): ModelProto {
   const { shape } = source;
   const g = new GraphBuilder(store);
   const ctx = new DecoderContext(g, shape, options.format, source, expectedWeightDims(shape).size, options.onProgress);
   checkWeightFormat(shape, options.format);
+  const types = DECODER_IO_TYPES[options.ioPrecision ?? 'fp32'];
 
-  const inputIds = g.input(valueInfo(DECODER_IO.inputIds, DataType.INT64, [DIMS.batch, DIMS.sequence]));
+  // Gather and GatherBlockQuantized take int32 or int64 indices, so ids of either width feed the embedding directly.
+  const inputIds = g.input(valueInfo(DECODER_IO.inputIds, types.inputIds, [DIMS.batch, DIMS.sequence]));
   const attentionMask = g.input(valueInfo(DECODER_IO.attentionMask, DataType.INT64, [DIMS.batch, DIMS.total]));
   const kvDims = [DIMS.batch, shape.numKeyValueHeads, DIMS.past, shape.headDim];
   const past = Array.from({ length: shape.numHiddenLayers }, (_, layer) => ({
-    key: g.input(valueInfo(layerName(DECODER_IO.pastKeyPattern, layer), DataType.FLOAT, kvDims)),
-    value: g.input(valueInfo(layerName(DECODER_IO.pastValuePattern, layer), DataType.FLOAT, kvDims)),
+    key: g.input(valueInfo(layerName(DECODER_IO.pastKeyPattern, layer), types.kv, kvDims)),
+    value: g.input(valueInfo(layerName(DECODER_IO.pastValuePattern, layer), types.kv, kvDims)),
   }));
 
   const { embedded, tiedLmHead } = addEmbedding(ctx, inputIds); // [B, S, hidden]
-  const attention = addAttentionInputs(g, attentionMask, shape.headDim, shape.ropeTheta, shape.maxPositionEmbeddings);
+  const attention = addAttentionInputs(g, attentionMask, shape.headDim, shape.ropeTheta, shape.maxPositionEmbeddings, types.kv);
 
   let stream: ResidualStream = { residual: embedded, pending: null };
   for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
     stream = addDecoderLayer(ctx, layer, stream, attention, past[layer].key, past[layer].value);
   }
   const final = addResidualNorm(ctx, '/model/norm', stream, FINAL_NORM_WEIGHT);
-  addLmHead(ctx, final.normed, tiedLmHead);
+  addLmHead(ctx, final.normed, tiedLmHead, types.logits);
 
-  g.output(valueInfo(DECODER_IO.logits, DataType.FLOAT, [DIMS.batch, DIMS.sequence, shape.vocabSize]));
+  g.output(valueInfo(DECODER_IO.logits, types.logits, [DIMS.batch, DIMS.sequence, shape.vocabSize]));
   const presentDims = [DIMS.batch, shape.numKeyValueHeads, DIMS.total, shape.headDim];
   for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
-    g.output(valueInfo(layerName(DECODER_IO.presentKeyPattern, layer), DataType.FLOAT, presentDims));
-    g.output(valueInfo(layerName(DECODER_IO.presentValuePattern, layer), DataType.FLOAT, presentDims));
+    g.output(valueInfo(layerName(DECODER_IO.presentKeyPattern, layer), types.kv, presentDims));
+    g.output(valueInfo(layerName(DECODER_IO.presentValuePattern, layer), types.kv, presentDims));
   }
   return g.toModel('qwen3', options.metadata ?? {});
 }
@@ -97,25 +103,31 @@ function addEmbedding(ctx: DecoderContext, inputIds: string): { embedded: string
   return { embedded, tiedLmHead: shape.tieWordEmbeddings ? quantized : null };
 }
 
-/** logits [B, S, vocab] = x @ E^T, through the tied weight stored by addEmbedding or lm_head.weight. */
-function addLmHead(ctx: DecoderContext, x: string, tied: QuantizedWeightRef | string | null): void {
+/**
+ * logits [B, S, vocab] = x @ E^T, through the tied weight stored by addEmbedding or lm_head.weight,
+ * computed in fp32 and narrowed by a final Cast when the graph's logits are fp16.
+ */
+function addLmHead(ctx: DecoderContext, x: string, tied: QuantizedWeightRef | string | null, logitsType: DataType): void {
   const { g, format } = ctx;
+  const narrowed = logitsType !== DataType.FLOAT;
+  const output = narrowed ? '/lm_head/output_0' : DECODER_IO.logits;
   if (tied === null) {
-    ctx.withWeight(LM_HEAD_WEIGHT, (w) => addProjection(g, '/lm_head', x, w, format, DECODER_IO.logits));
+    ctx.withWeight(LM_HEAD_WEIGHT, (w) => addProjection(g, '/lm_head', x, w, format, output));
   } else if (typeof tied === 'string') {
-    g.node('MatMul', '/lm_head/MatMul', [x, tied], { outputs: [DECODER_IO.logits] });
+    g.node('MatMul', '/lm_head/MatMul', [x, tied], { outputs: [output] });
   } else {
-    addMatMulNBits(g, '/lm_head', x, tied, DECODER_IO.logits);
+    addMatMulNBits(g, '/lm_head', x, tied, output);
   }
+  if (narrowed) g.node('Cast', '/lm_head/Cast', [output], { outputs: [DECODER_IO.logits], attributes: { to: logitsType } });
 }
 
 /**
  * What GroupQueryAttention needs besides q/k/v, computed once for all layers:
  * seqlens_k = ReduceSum(attention_mask, axis 1) - 1 (each row's last valid position) and
  * total_sequence_length = attention_mask.shape[1], both int32 as the op requires, and the rotary
- * cos/sin caches for every position up to the context length.
+ * cos/sin caches for every position up to the context length, in the KV cache's type.
  */
-function addAttentionInputs(g: GraphBuilder, attentionMask: string, headDim: number, ropeTheta: number, maxPositions: number): AttentionInputs {
+function addAttentionInputs(g: GraphBuilder, attentionMask: string, headDim: number, ropeTheta: number, maxPositions: number, kvType: DataType): AttentionInputs {
   const path = '/model/attn_mask_reformat/attn_mask_subgraph';
   const rowLengths = g.op('ReduceSum', `${path}/ReduceSum`, [attentionMask, g.int64([1])], { keepdims: 0 }); // [B] int64
   const lastPositions = g.op('Sub', `${path}/Sub`, [rowLengths, g.int64([1], [])]);
@@ -128,5 +140,9 @@ function addAttentionInputs(g: GraphBuilder, attentionMask: string, headDim: num
   const cacheDims = [rotary.maxPositions, rotary.halfDim];
   const cosCache = g.initializer('cos_cache', DataType.FLOAT, cacheDims, bytesOf(rotary.cos));
   const sinCache = g.initializer('sin_cache', DataType.FLOAT, cacheDims, bytesOf(rotary.sin));
-  return { seqlensK, totalSequenceLength, cosCache, sinCache };
+  if (kvType === DataType.FLOAT) return { seqlensK, totalSequenceLength, cosCache, sinCache, kvType };
+  // The tables stay fp32 initializers (one estimate of the weight bytes for every precision);
+  // onnxruntime folds these Casts of constants once, at session load.
+  const narrow = (table: string) => g.op('Cast', `/model/rotary_emb/${table}/Cast`, [table], { to: kvType });
+  return { seqlensK, totalSequenceLength, cosCache: narrow(cosCache), sinCache: narrow(sinCache), kvType };
 }

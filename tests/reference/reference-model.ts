@@ -1,5 +1,5 @@
-import type { Qwen3Shape } from '../shape.js';
-import type { WeightSource } from '../weights/weight-source.js';
+import type { Qwen3Shape } from '../../src/convert/shape.js';
+import type { WeightSource } from '../../src/convert/weights/weight-source.js';
 import { runDecoderLayer } from './decoder-layer.js';
 import { ReferenceKvCache } from './kv-cache.js';
 import { linear } from './linear.js';

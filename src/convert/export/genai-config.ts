@@ -6,8 +6,10 @@ import { endOfGenerationIds, QWEN3_SAMPLING_DEFAULTS } from './hf-configs.js';
  * The `genai_config.json` the onnxruntime-genai model builder writes beside a Qwen3 decoder
  * (its `make_genai_config`): model ids and dims, the decoder file and its input/output name maps,
  * and search defaults taken from generation_config.json. The CPU export has no provider options.
+ * `listPositionIds` adds the `position_ids` input name that some builder exports list although
+ * their graph has none (see ExportOptions.listPositionIdsInConfig).
  */
-export function genaiConfigJson(shape: Qwen3Shape, modelFile: string): Record<string, unknown> {
+export function genaiConfigJson(shape: Qwen3Shape, modelFile: string, options: { listPositionIds: boolean } = { listPositionIds: false }): Record<string, unknown> {
   return {
     model: {
       bos_token_id: shape.bosTokenId,
@@ -20,6 +22,7 @@ export function genaiConfigJson(shape: Qwen3Shape, modelFile: string): Record<st
         inputs: {
           input_ids: DECODER_IO.inputIds,
           attention_mask: DECODER_IO.attentionMask,
+          ...(options.listPositionIds ? { position_ids: 'position_ids' } : {}),
           past_key_names: DECODER_IO.pastKeyPattern,
           past_value_names: DECODER_IO.pastValuePattern,
         },

@@ -3,6 +3,7 @@ import type { AttentionInputs, DecoderContext } from './decoder-context.js';
 import { DECODER_IO, layerName } from './decoder-io.js';
 import { MICROSOFT_DOMAIN } from './graph-builder.js';
 import { addProjection } from './projection.js';
+import { DataType } from './proto-factory.js';
 
 /**
  * The residual stream between sublayers. Each RMSNorm after the first is a
@@ -50,7 +51,10 @@ export function addDecoderLayer(ctx: DecoderContext, layer: number, stream: Resi
 /**
  * Self-attention: q/k/v projections, per-head RMSNorm of q and k, then GroupQueryAttention, which
  * applies rotary embeddings (positions from seqlens_k), appends k/v to the cache, and attends
- * causally; then o_proj. Returns [B, S, hidden].
+ * causally; then o_proj. GroupQueryAttention computes in the cache's type, so with an fp16 cache
+ * q, k and v are cast to fp16 before it and its output back to fp32 after it: the past and present
+ * tensors stay the op's own inputs and outputs, which keeps its shared-buffer path (the runner
+ * feeds one tensor as both). Returns [B, S, hidden].
  */
 function addAttention(ctx: DecoderContext, layer: number, x: string, attention: AttentionInputs, pastKey: string, pastValue: string): string {
   const { g, shape, format } = ctx;
@@ -61,10 +65,12 @@ function addAttention(ctx: DecoderContext, layer: number, x: string, attention: 
   const v = ctx.withWeight(names.vProj, (w) => addProjection(g, `${path}/v_proj`, x, w, format)); // [B, S, kvHeads * headDim]
   const qNormed = addHeadNorm(ctx, `${path}/q_norm`, q, names.qNorm, shape.numAttentionHeads * shape.headDim);
   const kNormed = addHeadNorm(ctx, `${path}/k_norm`, k, names.kNorm, shape.numKeyValueHeads * shape.headDim);
+  const castsAround = attention.kvType !== DataType.FLOAT;
+  const toKv = (value: string, name: string) => (castsAround ? g.op('Cast', `${path}/${name}/Cast`, [value], { to: attention.kvType }) : value);
   const [attended] = g.node(
     'GroupQueryAttention',
     `${path}/GroupQueryAttention`,
-    [qNormed, kNormed, v, pastKey, pastValue, attention.seqlensK, attention.totalSequenceLength, attention.cosCache, attention.sinCache],
+    [toKv(qNormed, 'q'), toKv(kNormed, 'k'), toKv(v, 'v'), pastKey, pastValue, attention.seqlensK, attention.totalSequenceLength, attention.cosCache, attention.sinCache],
     {
       outputs: [`${path}/GroupQueryAttention/output_0`, layerName(DECODER_IO.presentKeyPattern, layer), layerName(DECODER_IO.presentValuePattern, layer)],
       attributes: {
@@ -78,8 +84,9 @@ function addAttention(ctx: DecoderContext, layer: number, x: string, attention: 
       },
       domain: MICROSOFT_DOMAIN,
     },
-  ); // [B, S, heads * headDim]
-  return ctx.withWeight(names.oProj, (w) => addProjection(g, `${path}/o_proj`, attended, w, format)); // [B, S, hidden]
+  ); // [B, S, heads * headDim] in kvType
+  const widened = castsAround ? g.op('Cast', `${path}/GroupQueryAttention/Cast`, [attended], { to: DataType.FLOAT }) : attended;
+  return ctx.withWeight(names.oProj, (w) => addProjection(g, `${path}/o_proj`, widened, w, format)); // [B, S, hidden]
 }
 
 /**

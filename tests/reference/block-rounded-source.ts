@@ -1,4 +1,4 @@
-import type { WeightSource, WeightTensor } from '../weights/weight-source.js';
+import type { WeightSource, WeightTensor } from '../../src/convert/weights/weight-source.js';
 
 /** The weight format of a quantized export: bits per weight and values per block along K. */
 export interface BlockQuantization {

@@ -1,4 +1,4 @@
-import type { Qwen3Shape } from '../shape.js';
+import type { Qwen3Shape } from '../../src/convert/shape.js';
 import { causalGroupedQueryAttention } from './causal-attention.js';
 import type { ReferenceKvCache } from './kv-cache.js';
 import { linear } from './linear.js';

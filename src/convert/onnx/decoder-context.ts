@@ -9,8 +9,13 @@ import { DataType } from './proto-factory.js';
 export interface AttentionInputs {
   seqlensK: string; // int32 [batch_size]: ReduceSum(attention_mask, 1) - 1
   totalSequenceLength: string; // int32 scalar: attention_mask.shape[1]
-  cosCache: string; // float32 [maxPositions, headDim / 2]
-  sinCache: string; // float32 [maxPositions, headDim / 2]
+  cosCache: string; // kvType [maxPositions, headDim / 2]
+  sinCache: string; // kvType [maxPositions, headDim / 2]
+  /**
+   * The KV cache's element type. GroupQueryAttention takes q, k, v, the caches and the rotary
+   * tables in this one type, so with an fp16 cache the attention runs in fp16 between casts.
+   */
+  kvType: DataType;
 }
 
 /** Called after each checkpoint tensor has been written: `done` of `total` tensors. */

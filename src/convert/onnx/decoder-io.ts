@@ -1,0 +1,51 @@
+import { DataType } from './proto-factory.js';
+
+/**
+ * Input and output names of the decoder graph, exactly as the onnxruntime-genai model builder
+ * writes them (and as its genai_config.json maps them with `%d` patterns).
+ */
+export const DECODER_IO = {
+  inputIds: 'input_ids', // int64 or int32 (IoPrecision) [batch_size, sequence_length]
+  attentionMask: 'attention_mask', // int64 [batch_size, total_sequence_length]
+  pastKeyPattern: 'past_key_values.%d.key', // float32 or float16 [batch_size, kvHeads, past_sequence_length, headDim]
+  pastValuePattern: 'past_key_values.%d.value',
+  logits: 'logits', // float32 or float16 [batch_size, sequence_length, vocab]
+  presentKeyPattern: 'present.%d.key', // float32 or float16 [batch_size, kvHeads, total_sequence_length, headDim]
+  presentValuePattern: 'present.%d.value',
+} as const;
+
+/**
+ * The element types of the graph's inputs and outputs, in the two layouts the model builder writes:
+ * - `fp32`: int64 ids, fp32 KV cache and logits, as its CPU exports (onnx-community/Qwen3-4B-ONNX's
+ *   cpu-int4 folder) and this project's exports by default;
+ * - `fp16`: int32 ids, fp16 KV cache and logits, as its fp16 and CUDA exports (the
+ *   genai-tiny-qwen2 test model). Half the KV memory per token.
+ * The attention mask is int64 in both. The weights' format is independent of this (WeightFormat).
+ */
+export type IoPrecision = 'fp32' | 'fp16';
+
+export const IO_PRECISIONS = ['fp32', 'fp16'] as const satisfies readonly IoPrecision[];
+
+export interface DecoderIoTypes {
+  inputIds: DataType;
+  /** past_key_values.N.* and present.N.*, and so the type GroupQueryAttention computes in. */
+  kv: DataType;
+  logits: DataType;
+}
+
+export const DECODER_IO_TYPES: Record<IoPrecision, DecoderIoTypes> = {
+  fp32: { inputIds: DataType.INT64, kv: DataType.FLOAT, logits: DataType.FLOAT },
+  fp16: { inputIds: DataType.INT32, kv: DataType.FLOAT16, logits: DataType.FLOAT16 },
+};
+
+/** Symbolic dimension names of the graph's inputs and outputs. */
+export const DIMS = {
+  batch: 'batch_size',
+  sequence: 'sequence_length',
+  total: 'total_sequence_length',
+  past: 'past_sequence_length',
+} as const;
+
+export function layerName(pattern: string, layer: number): string {
+  return pattern.replace('%d', String(layer));
+}
