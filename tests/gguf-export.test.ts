@@ -162,7 +162,7 @@ describe('GGUF export of the tiny preset (parsed back by node-llama-cpp)', () =>
   it('refuses a shape whose rows are not whole blocks, leaving no file behind', () => {
     const odd: Qwen3Shape = { ...shape, hiddenSize: 80, numHiddenLayers: 1 };
     const path = join(scratch, 'odd.gguf');
-    expect(() => exportTiny('q8_0', path, odd)).toThrow(/hiddenSize 80 is not a multiple of 32/);
+    expect(() => exportTiny('q8_0', path, odd)).toThrow(/hidden size 80 is not a multiple of 32/);
     expect(existsSync(path)).toBe(false);
     expect(readdirSync(scratch).filter((f) => f.includes('partial'))).toEqual([]);
   });

@@ -59,7 +59,7 @@ export function exportQwen3Gguf(source: WeightSource, path: string, options: Ggu
 export function checkGgufShape(source: WeightSource, matrixType: GgmlTypeName): void {
   const { blockValues } = GGML_TYPES[matrixType];
   const { hiddenSize, intermediateSize, numAttentionHeads, headDim } = source.shape;
-  const rowLengths = { hiddenSize, intermediateSize, 'numAttentionHeads * headDim': numAttentionHeads * headDim };
+  const rowLengths = { 'hidden size': hiddenSize, 'intermediate size': intermediateSize, 'attention width (heads x head dim)': numAttentionHeads * headDim };
   for (const [field, length] of Object.entries(rowLengths)) {
     if (length % blockValues !== 0) throw new RangeError(`${matrixType} stores rows in blocks of ${blockValues}: ${field} ${length} is not a multiple of ${blockValues}`);
   }
