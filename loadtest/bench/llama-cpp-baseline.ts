@@ -18,6 +18,7 @@ import {
   type SequencesResult,
   type TimedRun,
 } from './model-workloads.js';
+import { peakRssBytes } from './peak-rss.js';
 
 /**
  * The llama.cpp baseline: the same workloads as our model benchmark (model-workloads.ts), run by
@@ -108,7 +109,7 @@ async function measure(model: LlamaModel, params: LlamaCppProbeParams) {
     await context.dispose();
   }
   const sequences = await measureSequences(model, params, vocab);
-  return { ...single, peakRssBytes: process.resourceUsage().maxRSS * 1024, sequences };
+  return { ...single, peakRssBytes: peakRssBytes(), sequences };
 }
 
 /**

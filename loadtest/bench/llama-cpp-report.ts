@@ -30,5 +30,13 @@ export function formatLlamaCppComparison(model: ModelBenchEntry): string {
     [`${workload}: mean TTFT s (lower is better)`, ...rate(model.sequences.meanTtftSeconds, peer.sequences.meanTtftSeconds)],
   ];
   const settings = `${peer.threads} threads, flash attention ${peer.flashAttention ? 'on' : 'off'}, ${peer.batchSize}-token batches, ${gigabytes(peer.ggufBytes)} GGUF`;
-  return [`${model.label} vs llama.cpp ${peer.type} (${settings}):`, '', markdownTable(['workload', model.label, `llama.cpp ${peer.type}`, 'ours / llama.cpp'], rows)].join('\n');
+  // Both engines' threads busy-wait between operators; a share well below 1 means other work took
+  // cores and that side's figure is understated (see cpu-share.ts).
+  const share = (ours: number, theirs: number) => `${ours.toFixed(2)} / ${theirs.toFixed(2)}`;
+  const bestShare = (runs: { tokPerSec: number; cpuShare: number }[]) => runs.reduce((a, b) => (b.tokPerSec > a.tokPerSec ? b : a)).cpuShare;
+  const shares =
+    `CPU share, ours / llama.cpp: prefill ${share(bestShare(model.prefill.runs), bestShare(peer.prefill.runs))}, ` +
+    `decode ${share(model.decode.cpuShare, peer.decode.cpuShare)}, long decode ${share(model.longDecode.cpuShare, peer.longDecode.cpuShare)}, ` +
+    `sequences ${share(model.sequences.cpuShare, peer.sequences.cpuShare)}.`;
+  return [`${model.label} vs llama.cpp ${peer.type} (${settings}):`, '', markdownTable(['workload', model.label, `llama.cpp ${peer.type}`, 'ours / llama.cpp'], rows), '', shares].join('\n');
 }

@@ -18,6 +18,7 @@ import {
   type SequencesResult,
   type TimedRun,
 } from './model-workloads.js';
+import { peakRssBytes } from './peak-rss.js';
 
 /**
  * One model's measurements, in a process of its own (started by model-bench.ts) so that its load
@@ -86,8 +87,7 @@ export async function probeModel(params: ModelProbeParams): Promise<ModelProbeRe
   return {
     loadSeconds,
     rssAfterLoadBytes,
-    // maxRSS is in kilobytes (getrusage's ru_maxrss on Linux).
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    peakRssBytes: peakRssBytes(),
     decode,
     longDecode,
     prefill: prefillResult(params.prefillTokens, prefillRuns),
