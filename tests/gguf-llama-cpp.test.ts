@@ -47,7 +47,15 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-async function openGguf(type: GgufWeightType): Promise<{ model: LlamaModel; context: LlamaContext }> {
+const opened = new Map<GgufWeightType, Promise<{ model: LlamaModel; context: LlamaContext }>>();
+
+/** The tiny model exported as a GGUF of `type` and loaded by llama.cpp, once per type. */
+function openGguf(type: GgufWeightType): Promise<{ model: LlamaModel; context: LlamaContext }> {
+  if (!opened.has(type)) opened.set(type, exportAndLoad(type));
+  return opened.get(type)!;
+}
+
+async function exportAndLoad(type: GgufWeightType): Promise<{ model: LlamaModel; context: LlamaContext }> {
   const path = join(scratch, `tiny-${type}.gguf`);
   const source = createRandomWeightSource(shape, SEED);
   try {

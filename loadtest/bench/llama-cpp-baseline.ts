@@ -60,6 +60,7 @@ export interface LlamaCppProbeResult {
   loadAverage: { start: number[]; end: number[] };
 }
 
+/** Tokens per llama_decode call: node-llama-cpp's default, set explicitly so the report can state it. */
 const BATCH_SIZE = 512;
 
 export async function probeLlamaCpp(params: LlamaCppProbeParams): Promise<LlamaCppProbeResult> {

@@ -3,7 +3,7 @@ import { gigabytes, markdownTable } from './markdown-table.js';
 import type { ModelBenchEntry } from './model-bench.js';
 
 /** One line naming the llama.cpp that ran: binding, release, CPU variant and ggml's feature list. */
-export function describeLlamaCppBuild(build: LlamaCppBuild): string {
+export function llamaCppBuildLine(build: LlamaCppBuild): string {
   return (
     `llama.cpp: node-llama-cpp ${build.nodeLlamaCpp} (${build.buildType} binaries, llama.cpp release ${build.llamaCppRelease}), ` +
     `CPU variant ${build.cpuVariant}${build.cpuLibrary ? ` (${build.cpuLibrary})` : ''}; ggml: ${build.systemInfo}`

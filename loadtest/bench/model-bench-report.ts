@@ -1,4 +1,4 @@
-import { describeLlamaCppBuild, formatLlamaCppComparison } from './llama-cpp-report.js';
+import { formatLlamaCppComparison, llamaCppBuildLine } from './llama-cpp-report.js';
 import { gigabytes, loadTriple, markdownTable } from './markdown-table.js';
 import type { ModelBenchResult } from './model-bench.js';
 import type { TimedRun } from './model-workloads.js';
@@ -10,7 +10,7 @@ export function formatModelBench(result: ModelBenchResult): string {
   lines.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${gigabytes(machine.memoryBytes)} RAM, L3 ${machine.l3Cache ?? '?'}; flags ${machine.simdFlags.join(' ')}`);
   lines.push(`Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; load average at start ${loadTriple(machine.loadAverage)}`);
   const build = result.models.find((m) => m.llamaCpp)?.llamaCpp?.build;
-  if (build) lines.push(describeLlamaCppBuild(build));
+  if (build) lines.push(llamaCppBuildLine(build));
   lines.push('');
   lines.push(
     `Memory-read bandwidth, best of ${bandwidth.passes} passes over ${(bandwidth.bufferBytes / 1024 ** 3).toFixed(1)} GiB: ` +

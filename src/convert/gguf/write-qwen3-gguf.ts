@@ -56,7 +56,7 @@ export function exportQwen3Gguf(source: WeightSource, path: string, options: Ggu
 }
 
 /** Fails before anything is written when a matrix row is not whole 32-value blocks. */
-export function checkGgufShape(source: WeightSource, matrixType: GgmlTypeName): void {
+function checkGgufShape(source: WeightSource, matrixType: GgmlTypeName): void {
   const { blockValues } = GGML_TYPES[matrixType];
   const { hiddenSize, intermediateSize, numAttentionHeads, headDim } = source.shape;
   const rowLengths = { 'hidden size': hiddenSize, 'intermediate size': intermediateSize, 'attention width (heads x head dim)': numAttentionHeads * headDim };
