@@ -73,6 +73,7 @@ export async function runModelBench(options: ModelBenchOptions): Promise<ModelBe
     const weightBytes = modelWeightBytes(dir);
     const singleCoreTokPerSec = (bandwidth.memchrGBps * 1e9) / weightBytes;
     const allCoresTokPerSec = bandwidth.allCores ? (bandwidth.allCores.GBps * 1e9) / weightBytes : null;
+    log(`${label}: decode ${result.decode.tokPerSec.toFixed(2)} tok/s, prefill ${result.prefill.bestTokPerSec.toFixed(1)} tok/s`);
     models.push({
       label,
       dir,
@@ -87,7 +88,6 @@ export async function runModelBench(options: ModelBenchOptions): Promise<ModelBe
       },
       llamaCpp: peer ? await measurePeer(llamaCppModule, peer, options, log) : undefined,
     });
-    log(`${label}: decode ${result.decode.tokPerSec.toFixed(2)} tok/s, prefill ${result.prefill.bestTokPerSec.toFixed(1)} tok/s`);
   }
   return { kind: 'model', machine, bandwidth, probe: options.probe, models };
 }
