@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CommanderError } from 'commander';
+import { readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportCommand } from '../src/commands/export.js';
 import { exportQwen3Model } from '../src/convert/export/export-model.js';
@@ -42,10 +43,14 @@ describe('qwen3-serve export flags', () => {
     [['--preset', 'qwen3-8b', '--out', out], /Allowed choices are tiny, qwen3-4b/],
     [['--seed', '-1', '--out', out], /--seed/],
     [['--hidden-size', '0', '--out', out], /positive integer/],
-    [[], /required option '--out <dir>'/],
+    [[], /required option '--out <path>'/],
     [['--num-key-value-heads', '3', '--out', out], /--num-attention-heads 4 must be a multiple of --num-key-value-heads 3/],
     [['--head-dim', '33', '--out', out], /--head-dim 33 must be even/],
     [['--hidden-size', '80', '--out', out], /hidden size 80 must be a multiple of the block size 32/],
+    [['--format', 'gguf', '--bits', '8', '--out', out], /--bits applies to --format onnx; a GGUF's weight type is --gguf-type/],
+    [['--gguf-type', 'q8_0', '--out', out], /--gguf-type applies to --format gguf/],
+    [['--format', 'gguf', '--gguf-type', 'q5_k', '--out', out], /Allowed choices are f32, q8_0, q4_0/],
+    [['--format', 'gguf', '--hidden-size', '80', '--out', out], /Q4_0 stores rows in blocks of 32: hidden size 80 is not a multiple of 32/],
     [['--checkpoint', join(scratch, 'missing'), '--out', out], /does not exist/],
     [['--checkpoint', scratch, '--seed', '2', '--hidden-size', '64', '--out', out], /drop --hidden-size, --seed/],
   ])('rejects %j with a clear message', async (args, message) => {
@@ -55,7 +60,7 @@ describe('qwen3-serve export flags', () => {
 
   it('shows help listing every flag', async () => {
     const { stdout } = await cli(['export', '--help']);
-    for (const flag of ['--preset', '--bits', '--block-size', '--io-precision', '--seed', '--out', '--checkpoint', '--hidden-size', '--num-hidden-layers', '--quiet']) {
+    for (const flag of ['--preset', '--format', '--gguf-type', '--bits', '--block-size', '--io-precision', '--seed', '--out', '--checkpoint', '--hidden-size', '--num-hidden-layers', '--quiet']) {
       expect(stdout).toContain(flag);
     }
   });
@@ -99,5 +104,16 @@ describe('qwen3-serve export --checkpoint', () => {
     };
     expect(initializers(fromCheckpoint)).toEqual(initializers(direct));
     expect(JSON.parse(readFileSync(join(fromCheckpoint, 'genai_config.json'), 'utf8')).model.decoder.num_hidden_layers).toBe(1);
+  });
+});
+
+describe('qwen3-serve export --format gguf', () => {
+  it('writes one GGUF file of the chosen type and says what it wrote', async () => {
+    const path = join(scratch, 'tiny-q8_0.gguf');
+    const { stdout } = await cli(['export', '--format', 'gguf', '--gguf-type', 'q8_0', '--num-hidden-layers', '1', '--seed', '2', '--out', path, '--quiet']);
+    expect(stdout).toMatch(/^wrote .*tiny-q8_0\.gguf in [\d.]+ s: GGUF q8_0, [\d.]+ MB, 13 tensors/);
+    const info = await readGgufFileInfo(path, { logWarnings: false, ignoreKeys: ['tokenizer.ggml.tokens', 'tokenizer.ggml.merges', 'tokenizer.ggml.token_type'] });
+    expect(info.metadata.general).toMatchObject({ architecture: 'qwen3', name: 'qwen3 tiny random seed 2', file_type: 7 });
+    expect(info.architectureMetadata.block_count).toBe(1);
   });
 });

@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { exportQwen3Gguf, type GgufWeightType } from '../../src/convert/gguf/write-qwen3-gguf.js';
 import { describeFormat, exportQwen3Model } from '../../src/convert/export/export-model.js';
+import { stderrTensorProgress } from '../../src/convert/export/export-progress.js';
 import type { WeightFormat } from '../../src/convert/onnx/projection.js';
 import { PRESETS, type PresetName } from '../../src/convert/shape.js';
 import { createRandomWeightSource } from '../../src/convert/weights/random-source.js';
@@ -51,6 +53,39 @@ export function ensureBenchModel(spec: BenchModelSpec, cacheDir = DEFAULT_MODEL_
   writeFileSync(join(staging, COMPLETE_MARKER), `${JSON.stringify({ ...spec, exportSeconds: (performance.now() - started) / 1000 })}\n`);
   renameSync(staging, dir);
   return dir;
+}
+
+/** The llama.cpp peer of a benchmark model: the same preset and seed as a GGUF of one matrix type. */
+export interface BenchGgufSpec {
+  preset: PresetName;
+  type: GgufWeightType;
+  seed: number;
+}
+
+/** File name of a GGUF spec in the cache, e.g. `qwen3-4b-q4_0-seed0.gguf`. */
+export function benchGgufName(spec: BenchGgufSpec): string {
+  return `${spec.preset}-${spec.type}-seed${spec.seed}.gguf`;
+}
+
+/**
+ * The cached GGUF of a spec, next to the ONNX exports, written first when absent (the qwen3-4b
+ * preset takes minutes). The writer renames the file into place only when it is complete, so a
+ * file under this name is always whole.
+ */
+export function ensureBenchGguf(spec: BenchGgufSpec, cacheDir = DEFAULT_MODEL_CACHE, log?: (line: string) => void): string {
+  const path = resolve(cacheDir, benchGgufName(spec));
+  if (existsSync(path)) return path;
+  mkdirSync(cacheDir, { recursive: true });
+  log?.(`exporting ${benchGgufName(spec)} for llama.cpp to ${path}; the 4B preset takes several minutes`);
+  const source = createRandomWeightSource(PRESETS[spec.preset], spec.seed);
+  const progress = log ? stderrTensorProgress() : null;
+  try {
+    exportQwen3Gguf(source, path, { type: spec.type, name: `qwen3-serve bench ${spec.preset} random seed ${spec.seed}`, onProgress: progress?.onProgress });
+  } finally {
+    progress?.stop();
+    source.close();
+  }
+  return path;
 }
 
 /**

@@ -1,14 +1,16 @@
-import { LLAMA_CPP_REFERENCE } from './llama-cpp-reference.js';
+import { formatLlamaCppComparison, llamaCppBuildLine } from './llama-cpp-report.js';
 import { gigabytes, loadTriple, markdownTable } from './markdown-table.js';
-import type { TimedRun } from './model-bench-child.js';
 import type { ModelBenchResult } from './model-bench.js';
+import type { TimedRun } from './model-workloads.js';
 
-/** The model benchmark as Markdown: machine, bandwidth, one row per model, ratios. */
+/** The model benchmark as Markdown: machine, bandwidth, one row per model, llama.cpp side by side. */
 export function formatModelBench(result: ModelBenchResult): string {
   const { machine, bandwidth, probe } = result;
   const lines: string[] = [];
   lines.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${gigabytes(machine.memoryBytes)} RAM, L3 ${machine.l3Cache ?? '?'}; flags ${machine.simdFlags.join(' ')}`);
   lines.push(`Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; load average at start ${loadTriple(machine.loadAverage)}`);
+  const build = result.models.find((m) => m.llamaCpp)?.llamaCpp?.build;
+  if (build) lines.push(llamaCppBuildLine(build));
   lines.push('');
   lines.push(
     `Memory-read bandwidth, best of ${bandwidth.passes} passes over ${(bandwidth.bufferBytes / 1024 ** 3).toFixed(1)} GiB: ` +
@@ -41,11 +43,10 @@ export function formatModelBench(result: ModelBenchResult): string {
   const runs = (list: TimedRun[]) => list.map((r) => `${r.tokPerSec.toFixed(1)} (CPU share ${r.cpuShare.toFixed(2)})`).join(', ');
   lines.push(`Prefill runs, tok/s: ${result.models.map((m) => `${m.label}: one shot ${runs(m.prefill.runs)}; chunked ${runs(m.chunkedPrefill.runs)}`).join(' | ')}`);
   lines.push('CPU share: the process\'s CPU time over wall time x cores; onnxruntime\'s threads spin, so near 1 means the run had the machine to itself, well below 1 that other work took cores (figures understated).');
-  const ratios = result.models.flatMap((m) => {
-    if (!m.peer) return [];
-    const peer = LLAMA_CPP_REFERENCE[m.peer];
-    return [`${m.label} vs ${m.peer}: decode ${(m.decode.tokPerSec / peer.decodeTokPerSec).toFixed(2)}x, prefill ${(m.prefill.bestTokPerSec / peer.prefill512TokPerSec).toFixed(2)}x`];
-  });
-  if (ratios.length > 0) lines.push(`Against llama.cpp on this machine type (DESIGN.md: 2 threads, Qwen3-4B's shape, prefill at 512 tokens): ${ratios.join('; ')}`);
+  for (const model of result.models) {
+    if (!model.llamaCpp) continue;
+    lines.push('');
+    lines.push(formatLlamaCppComparison(model));
+  }
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { loadTokenizer } from '../../src/model/tokenizer/load-tokenizer.js';
 import { modelWeightBytes } from '../bench/bench-models.js';
-import type { LlamaCppPeer } from '../bench/llama-cpp-reference.js';
+import type { LlamaCppPeer } from '../bench/llama-cpp-baseline.js';
 import { describeMachine, type MachineInfo } from '../bench/machine-info.js';
 import { runTransformersBaseline, type BaselineResult } from '../bench/transformers-baseline.js';
 import { serverRssBytes } from '../http/metrics-scrape.js';

@@ -1,12 +1,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_MODEL_CACHE, ensureBenchModel, type BenchModelSpec } from '../../loadtest/bench/bench-models.js';
+import { DEFAULT_MODEL_CACHE, ensureBenchGguf, ensureBenchModel, type BenchModelSpec } from '../../loadtest/bench/bench-models.js';
 import { runEngineBench } from '../../loadtest/bench/engine-bench.js';
 import { formatEngineBench } from '../../loadtest/bench/engine-bench-report.js';
 import { runModelBench } from '../../loadtest/bench/model-bench.js';
 import { formatModelBench } from '../../loadtest/bench/model-bench-report.js';
+import { GGUF_WEIGHT_TYPES } from '../convert/gguf/write-qwen3-gguf.js';
+import { PRESETS, type PresetName } from '../convert/shape.js';
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveIntList } from '../cli-options/option-parsers.js';
 
 /** The benchmark models' weight formats: int4 and int8 MatMulNBits, block 128 (the published CPU export's). */
@@ -15,10 +17,12 @@ const FORMATS = {
   int8: { bits: 8, blockSize: 128 },
 } as const;
 /** The llama.cpp quantization each format is compared with (same bits per weight, near enough). */
-const LLAMA_CPP_PEERS = { int4: 'Q4_0', int8: 'Q8_0' } as const;
+const LLAMA_CPP_PEERS = { int4: 'q4_0', int8: 'q8_0' } as const;
 type FormatName = keyof typeof FORMATS;
+/** The seed of every benchmark model: the ONNX exports and their GGUF peers hold the same weights. */
+const BENCH_SEED = 0;
 
-const benchModel = (format: FormatName): BenchModelSpec => ({ preset: 'qwen3-4b', format: FORMATS[format], seed: 0 });
+const benchModel = (format: FormatName, preset: PresetName = 'qwen3-4b'): BenchModelSpec => ({ preset, format: FORMATS[format], seed: BENCH_SEED });
 
 interface CommonFlags {
   quick?: boolean;
@@ -28,10 +32,17 @@ interface CommonFlags {
 }
 
 interface ModelFlags extends CommonFlags {
+  preset: PresetName;
   formats: FormatName[];
   modelDir?: string[];
   decodeSteps?: number;
   prefillTokens?: number;
+  longPromptTokens?: number;
+  sequences?: number;
+  sequencePromptTokens?: number;
+  sequenceOutputTokens?: number;
+  /** false with --no-llama-cpp. */
+  llamaCpp: boolean;
   chunk: number;
 }
 
@@ -62,38 +73,57 @@ function withCommonOptions(command: Command): Command {
   return command
     .option('--quick', 'small counts: a run of a few minutes that checks the path, not the final figures')
     .option('--cache <dir>', 'where benchmark models are exported and reused', DEFAULT_MODEL_CACHE)
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: onnxruntime\'s, one per core)', parsePositiveInt)
+    .option('--threads <n>', 'onnxruntime intra-op threads, and llama.cpp\'s in bench model (default: one per core)', parsePositiveInt)
     .option('--json <file>', 'where to save the results as JSON (default: results/bench-<kind>-<time>.json)');
 }
 
 function modelBenchCommand(): Command {
   const command = new Command('model')
-    .description('per model, in a fresh process: load time, peak RSS, single-stream decode tok/s, prefill tok/s at 512 (one shot and 64-token chunks), against the memory-bandwidth roofline')
-    .addOption(new Option('--formats <list>', 'comma-separated weight formats of the qwen3-4b preset').default(['int4', 'int8'], 'int4,int8').argParser(parseFormats))
-    .option('--model-dir <dir...>', 'measure these model folders instead of the exported presets')
+    .description(
+      'per model, in a fresh process: load time, peak RSS, single-stream decode tok/s after a short and a long prompt, prefill tok/s (one shot and 64-token chunks), ' +
+        'several sequences decoding together, against the memory-bandwidth roofline; then llama.cpp (node-llama-cpp) on a GGUF of the same weights, same workloads, side by side',
+    )
+    .addOption(new Option('--preset <name>', 'model shape of the exported benchmark models (tiny: checks the path in seconds)').choices(Object.keys(PRESETS)).default('qwen3-4b'))
+    .addOption(new Option('--formats <list>', 'comma-separated weight formats of the preset').default(['int4', 'int8'], 'int4,int8').argParser(parseFormats))
+    .option('--model-dir <dir...>', 'measure these model folders instead of the exported presets (no llama.cpp peer: its weights are unknown)')
     .option('--decode-steps <n>', 'timed decode steps (default 64, quick 16)', parsePositiveInt)
     .option('--prefill-tokens <n>', 'prompt length of the prefill measurement (default 512, quick 128)', parsePositiveInt)
+    .option('--long-prompt-tokens <n>', 'prompt before the long-context decode measurement (default 2048, quick 256)', parsePositiveInt)
+    .option('--sequences <n>', 'sequences decoding together (default 8, quick 4)', parsePositiveInt)
+    .option('--sequence-prompt-tokens <n>', "prompt tokens of each sequence (default 113, llama.cpp's workload; quick 32)", parsePositiveInt)
+    .option('--sequence-output-tokens <n>', 'tokens each sequence generates (default 64; quick 8)', parsePositiveInt)
+    .option('--no-llama-cpp', 'skip the llama.cpp baseline')
     .option('--chunk <n>', 'chunk length of the chunked prefill (the engine\'s default)', parsePositiveInt, 64);
   return withCommonOptions(command).action(async (flags: ModelFlags) => {
     const quick = flags.quick === true;
     const models = flags.modelDir
       ? flags.modelDir.map((dir) => ({ label: dir, dir }))
       : flags.formats.map((format) => ({
-          label: `${format} block ${FORMATS[format].blockSize}`,
-          dir: ensureBenchModel(benchModel(format), flags.cache, progress),
-          peer: LLAMA_CPP_PEERS[format],
+          label: `${flags.preset === 'qwen3-4b' ? '' : `${flags.preset} `}${format} block ${FORMATS[format].blockSize}`,
+          dir: ensureBenchModel(benchModel(format, flags.preset), flags.cache, progress),
+          peer: flags.llamaCpp
+            ? { gguf: ensureBenchGguf({ preset: flags.preset, type: LLAMA_CPP_PEERS[format], seed: BENCH_SEED }, flags.cache, progress), type: GGUF_WEIGHT_TYPES[LLAMA_CPP_PEERS[format]] }
+            : undefined,
         }));
     const result = await runModelBench({
       models,
       probe: {
         threads: flags.threads,
         decodePromptTokens: 16,
+        longDecodePromptTokens: flags.longPromptTokens ?? (quick ? 256 : 2048),
         warmupSteps: quick ? 4 : 8,
         decodeSteps: flags.decodeSteps ?? (quick ? 16 : 64),
         prefillTokens: flags.prefillTokens ?? (quick ? 128 : 512),
         chunkTokens: flags.chunk,
         prefillRuns: quick ? 1 : 2,
+        sequences: {
+          count: flags.sequences ?? (quick ? 4 : 8),
+          promptTokens: flags.sequencePromptTokens ?? (quick ? 32 : 113),
+          outputTokens: flags.sequenceOutputTokens ?? (quick ? 8 : 64),
+        },
       },
+      // llama.cpp takes --threads too; without it, one thread per core, as onnxruntime's default.
+      llamaCppThreads: flags.threads ?? availableParallelism(),
       bandwidth: { bufferBytes: (quick ? 1 : 2) * 1024 ** 3, passes: quick ? 2 : 3, threads: cpus().length },
       log: progress,
     });

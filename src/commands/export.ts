@@ -1,5 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { exportQwen3Gguf, GGUF_WEIGHT_TYPES, type GgufWeightType } from '../convert/gguf/write-qwen3-gguf.js';
 import { exportQwen3Model } from '../convert/export/export-model.js';
+import { stderrTensorProgress } from '../convert/export/export-progress.js';
 import { IO_PRECISIONS, type IoPrecision } from '../convert/onnx/decoder-io.js';
 import type { WeightFormat } from '../convert/onnx/projection.js';
 import { isPresetName, PRESETS, type Qwen3Shape } from '../convert/shape.js';
@@ -21,6 +23,8 @@ const SHAPE_FLAGS = [
 ] as const satisfies readonly (readonly [string, keyof Qwen3Shape])[];
 
 interface ExportFlags {
+  format: 'onnx' | 'gguf';
+  ggufType?: GgufWeightType;
   preset: string;
   bits: string;
   blockSize: number;
@@ -34,17 +38,20 @@ interface ExportFlags {
 }
 
 /**
- * `qwen3-serve export`: writes a Qwen3 model folder in the onnxruntime-genai layout, from seeded
- * random weights of a preset (or preset plus shape overrides) or from a Hugging Face safetensors
- * checkpoint.
+ * `qwen3-serve export`: writes a Qwen3 model folder in the onnxruntime-genai layout, or with
+ * `--format gguf` a single GGUF file for llama.cpp (the benchmarks' baseline), from seeded random
+ * weights of a preset (or preset plus shape overrides) or from a Hugging Face safetensors
+ * checkpoint. The same seed gives both formats the same weights.
  */
 export function exportCommand(): Command {
   const command = new Command('export')
-    .description('write a Qwen3 ONNX model folder (genai layout: model.onnx, genai_config.json, configs, tokenizer)')
-    .requiredOption('--out <dir>', 'output folder (created if missing)')
+    .description('write a Qwen3 ONNX model folder (genai layout: model.onnx, genai_config.json, configs, tokenizer), or a GGUF file for llama.cpp')
+    .requiredOption('--out <path>', 'output folder (created if missing); with --format gguf, the .gguf file')
+    .addOption(new Option('--format <format>', 'onnx: genai model folder; gguf: one llama.cpp file (qwen3 architecture, Qwen3 vocabulary)').choices(['onnx', 'gguf']).default('onnx'))
+    .addOption(new Option('--gguf-type <type>', 'GGUF matrix type (norms stay f32; default q4_0)').choices(Object.keys(GGUF_WEIGHT_TYPES)))
     .addOption(new Option('--preset <name>', 'model shape for random weights').choices(Object.keys(PRESETS)).default('tiny'))
-    .addOption(new Option('--bits <bits>', 'weight format: 4 or 8 (MatMulNBits) or 32 (fp32 MatMul)').choices(['4', '8', '32']).default('4'))
-    .option('--block-size <n>', 'quantization block size along K (power of two >= 16; 32 or 128 are usual)', parseBlockSize, 32)
+    .addOption(new Option('--bits <bits>', 'ONNX weight format: 4 or 8 (MatMulNBits) or 32 (fp32 MatMul)').choices(['4', '8', '32']).default('4'))
+    .option('--block-size <n>', 'ONNX quantization block size along K (power of two >= 16; 32 or 128 are usual)', parseBlockSize, 32)
     .addOption(
       new Option('--io-precision <precision>', "graph inputs and outputs: fp32 (int64 ids, fp32 KV cache and logits) or fp16 (int32 ids, fp16 KV cache and logits, the model builder's fp16 layout: half the KV memory)")
         .choices(IO_PRECISIONS)
@@ -62,7 +69,9 @@ export function exportCommand(): Command {
 }
 
 function runExport(flags: ExportFlags, cmd: Command): void {
+  checkFormatFlags(flags, cmd);
   const source = openSource(flags, cmd);
+  if (flags.format === 'gguf') return runGgufExport(source, flags, cmd);
   const format: WeightFormat = { bits: Number(flags.bits) as WeightFormat['bits'], blockSize: flags.blockSize };
   const started = performance.now();
   try {
@@ -81,6 +90,37 @@ function runExport(flags: ExportFlags, cmd: Command): void {
   } finally {
     source.close();
   }
+}
+
+/** --bits/--block-size/--io-precision belong to ONNX and --gguf-type to GGUF: a flag the format ignores is an error, not a surprise. */
+function checkFormatFlags(flags: ExportFlags, cmd: Command): void {
+  const given = (option: string) => cmd.getOptionValueSource(option) === 'cli';
+  if (flags.format === 'gguf') {
+    const onnxOnly = ([['bits', '--bits'], ['blockSize', '--block-size'], ['ioPrecision', '--io-precision']] as const).filter(([key]) => given(key)).map(([, flag]) => flag);
+    if (onnxOnly.length > 0) cmd.error(`error: ${onnxOnly.join(', ')} ${onnxOnly.length === 1 ? 'applies' : 'apply'} to --format onnx; a GGUF's weight type is --gguf-type`);
+  } else if (flags.ggufType !== undefined) {
+    cmd.error('error: --gguf-type applies to --format gguf');
+  }
+}
+
+function runGgufExport(source: WeightSource, flags: ExportFlags, cmd: Command): void {
+  const type = flags.ggufType ?? 'q4_0';
+  const name = flags.checkpoint ? `qwen3 checkpoint ${flags.checkpoint}` : `qwen3 ${flags.preset} random seed ${flags.seed}`;
+  const progress = flags.quiet ? null : stderrTensorProgress();
+  const started = performance.now();
+  let result: ReturnType<typeof exportQwen3Gguf>;
+  try {
+    result = exportQwen3Gguf(source, flags.out, { type, name, onProgress: progress?.onProgress });
+  } catch (err) {
+    progress?.stop();
+    // Shapes whose rows are not whole 32-value blocks surface as RangeError.
+    cmd.error(`error: ${(err as Error).message}`);
+  } finally {
+    source.close();
+  }
+  progress?.stop();
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  process.stdout.write(`wrote ${result.path} in ${seconds} s: GGUF ${type}, ${(result.bytes / 1e6).toFixed(1)} MB, ${result.tensors} tensors\n`);
 }
 
 function openSource(flags: ExportFlags, cmd: Command): WeightSource {
