@@ -5,6 +5,7 @@ import { isPresetName, PRESETS, type Qwen3Shape } from '../model/shape.js';
 import { createRandomWeightSource } from '../model/weights/random-source.js';
 import { openSafetensorsCheckpoint } from '../model/weights/safetensors-source.js';
 import type { WeightSource } from '../model/weights/weight-source.js';
+import type { KvOutputs } from '../model/onnx/decoder-io.js';
 import { parsePositiveInt, parsePositiveNumber } from './option-parsers.js';
 
 /** Shape flags and the Qwen3Shape field each one overrides. */
@@ -24,6 +25,7 @@ interface ExportFlags {
   bits: string;
   blockSize: number;
   seed: number;
+  kvOutputs: KvOutputs;
   out: string;
   checkpoint?: string;
   ropeTheta?: number;
@@ -44,6 +46,11 @@ export function exportCommand(): Command {
     .addOption(new Option('--bits <bits>', 'weight format: 4 or 8 (MatMulNBits) or 32 (fp32 MatMul)').choices(['4', '8', '32']).default('4'))
     .option('--block-size <n>', 'quantization block size along K (power of two >= 16; 32 or 128 are usual)', parseBlockSize, 32)
     .option('--seed <n>', 'seed of the random weights', parseSeed, 0)
+    .addOption(
+      new Option('--kv-outputs <kind>', "how the graph returns KV: 'new-positions' (reads the cache as an input, outputs the step's positions) or 'present' (GroupQueryAttention in place, the model builder's layout)")
+        .choices(['new-positions', 'present'])
+        .default('new-positions'),
+    )
     .option('--checkpoint <dir>', 'take shape and weights from a Hugging Face Qwen3 safetensors folder instead of random weights')
     .option('--quiet', 'no progress bar on stderr');
   for (const [flags, field] of SHAPE_FLAGS) {
@@ -61,6 +68,7 @@ function runExport(flags: ExportFlags, cmd: Command): void {
   try {
     const result = exportQwen3Model(source, flags.out, {
       format,
+      kvOutputs: flags.kvOutputs,
       quiet: flags.quiet,
       metadata: { weights: flags.checkpoint ? 'checkpoint' : `random seed ${flags.seed}` },
     });

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { KvOutputs } from '../onnx/decoder-io.js';
 import type { WeightFormat } from '../onnx/projection.js';
 import { checkWeightFormat } from '../onnx/qwen3-decoder-graph.js';
 import { EXTERNAL_DATA_FILE, MODEL_FILE, type OnnxWriteResult, writeQwen3Onnx } from '../onnx/write-onnx-model.js';
@@ -11,6 +12,8 @@ import { copyTokenizerFiles, TOKENIZER_FILES } from './tokenizer-files.js';
 
 export interface ExportOptions {
   format: WeightFormat;
+  /** How the graph returns the KV it computes (default 'new-positions'; see KvOutputs). */
+  kvOutputs?: KvOutputs;
   /** Weights above this many bytes go to model.onnx.data (default: DEFAULT_EXTERNAL_DATA_THRESHOLD). */
   externalDataThresholdBytes?: number;
   /** No progress bar on stderr (tests, scripts). */
@@ -51,9 +54,10 @@ function writeOnnxWithProgress(source: WeightSource, outDir: string, options: Ex
   try {
     return writeQwen3Onnx(source, outDir, {
       format: options.format,
+      kvOutputs: options.kvOutputs,
       externalDataThresholdBytes: options.externalDataThresholdBytes,
       onProgress: progress?.onProgress,
-      metadata: { weight_format: describeFormat(options.format), ...options.metadata },
+      metadata: { weight_format: describeFormat(options.format), kv_outputs: options.kvOutputs ?? 'new-positions', ...options.metadata },
     });
   } finally {
     progress?.stop();

@@ -5,14 +5,6 @@ import type { WeightFormat } from './projection.js';
 import { bytesOf } from './initializer-store.js';
 import { DataType } from './proto-factory.js';
 
-/** Values computed once from the attention mask and shared by every layer's attention node. */
-export interface AttentionInputs {
-  seqlensK: string; // int32 [batch_size]: ReduceSum(attention_mask, 1) - 1
-  totalSequenceLength: string; // int32 scalar: attention_mask.shape[1]
-  cosCache: string; // float32 [maxPositions, headDim / 2]
-  sinCache: string; // float32 [maxPositions, headDim / 2]
-}
-
 /** Called after each checkpoint tensor has been written: `done` of `total` tensors. */
 export type TensorProgress = (done: number, total: number, name: string) => void;
 

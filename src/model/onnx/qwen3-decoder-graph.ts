@@ -1,17 +1,21 @@
 import type { Qwen3Shape } from '../shape.js';
 import { EMBEDDING_WEIGHT, expectedWeightDims, FINAL_NORM_WEIGHT, LM_HEAD_WEIGHT, type WeightSource } from '../weights/weight-source.js';
 import { assertBlockSize } from './block-quantizer.js';
-import { type AttentionInputs, DecoderContext, type TensorProgress } from './decoder-context.js';
-import { DECODER_IO, DIMS, layerName } from './decoder-io.js';
+import { addCacheReadAttention, addCacheReadInputs } from './cache-read-attention.js';
+import { DecoderContext, type TensorProgress } from './decoder-context.js';
+import { DECODER_IO, DIMS, type KvOutputs, layerName } from './decoder-io.js';
+import { addGqaInputs, gqaAttention } from './gqa-attention.js';
 import { GraphBuilder, MICROSOFT_DOMAIN } from './graph-builder.js';
 import { bytesOf, type InitializerStore } from './initializer-store.js';
 import { addMatMulNBits, addProjection, addQuantizedWeight, addTransposedWeight, type QuantizedWeightRef, type WeightFormat } from './projection.js';
 import { DataType, type ModelProto, valueInfo } from './proto-factory.js';
-import { addDecoderLayer, addResidualNorm, type ResidualStream } from './qwen3-layer.js';
+import { type AttentionCore, addDecoderLayer, addResidualNorm, type ResidualStream } from './qwen3-layer.js';
 import { buildRotaryCache } from './rotary-cache.js';
 
 export interface DecoderGraphOptions {
   format: WeightFormat;
+  /** How the graph returns the KV it computes; default 'new-positions' (see KvOutputs). */
+  kvOutputs?: KvOutputs;
   onProgress?: TensorProgress;
   /** Extra key/value pairs for the model's metadata_props. */
   metadata?: Record<string, string>;
@@ -20,7 +24,8 @@ export interface DecoderGraphOptions {
 /**
  * Builds the Qwen3 decoder in the onnxruntime-genai model-builder layout from a checkpoint, writing
  * each weight through `store` as soon as it is read. Inputs: input_ids, attention_mask,
- * past_key_values.N.key|value; outputs: logits, present.N.key|value (see DECODER_IO).
+ * past_key_values.N.key|value; outputs: logits and, by `kvOutputs`, present.N.key|value or
+ * new_key_values.N.key|value (see DECODER_IO).
  */
 export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerStore, options: DecoderGraphOptions): ModelProto {
   const { shape } = source;
@@ -36,21 +41,30 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
     value: g.input(valueInfo(layerName(DECODER_IO.pastValuePattern, layer), DataType.FLOAT, kvDims)),
   }));
 
+  const kvOutputs = options.kvOutputs ?? 'new-positions';
   const { embedded, tiedLmHead } = addEmbedding(ctx, inputIds); // [B, S, hidden]
-  const attention = addAttentionInputs(g, attentionMask, shape.headDim, shape.ropeTheta, shape.maxPositionEmbeddings);
+  const rotary = addRotaryCaches(g, shape.headDim, shape.ropeTheta, shape.maxPositionEmbeddings);
+  const attend: AttentionCore =
+    kvOutputs === 'present'
+      ? gqaAttention(g, shape, addGqaInputs(g, attentionMask, rotary), past)
+      : cacheReadAttention(g, shape, addCacheReadInputs(g, shape, { attentionMask, inputIds, pastKey0: past[0].key, ...rotary }), past);
 
   let stream: ResidualStream = { residual: embedded, pending: null };
   for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
-    stream = addDecoderLayer(ctx, layer, stream, attention, past[layer].key, past[layer].value);
+    stream = addDecoderLayer(ctx, layer, stream, attend);
   }
   const final = addResidualNorm(ctx, '/model/norm', stream, FINAL_NORM_WEIGHT);
   addLmHead(ctx, final.normed, tiedLmHead);
 
   g.output(valueInfo(DECODER_IO.logits, DataType.FLOAT, [DIMS.batch, DIMS.sequence, shape.vocabSize]));
-  const presentDims = [DIMS.batch, shape.numKeyValueHeads, DIMS.total, shape.headDim];
+  const [keyPattern, valuePattern, positions] =
+    kvOutputs === 'present'
+      ? [DECODER_IO.presentKeyPattern, DECODER_IO.presentValuePattern, DIMS.total]
+      : [DECODER_IO.newKeyPattern, DECODER_IO.newValuePattern, DIMS.sequence];
+  const kvOutputDims = [DIMS.batch, shape.numKeyValueHeads, positions, shape.headDim];
   for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
-    g.output(valueInfo(layerName(DECODER_IO.presentKeyPattern, layer), DataType.FLOAT, presentDims));
-    g.output(valueInfo(layerName(DECODER_IO.presentValuePattern, layer), DataType.FLOAT, presentDims));
+    g.output(valueInfo(layerName(keyPattern, layer), DataType.FLOAT, kvOutputDims));
+    g.output(valueInfo(layerName(valuePattern, layer), DataType.FLOAT, kvOutputDims));
   }
   return g.toModel('qwen3', options.metadata ?? {});
 }
@@ -109,24 +123,25 @@ function addLmHead(ctx: DecoderContext, x: string, tied: QuantizedWeightRef | st
   }
 }
 
-/**
- * What GroupQueryAttention needs besides q/k/v, computed once for all layers:
- * seqlens_k = ReduceSum(attention_mask, axis 1) - 1 (each row's last valid position) and
- * total_sequence_length = attention_mask.shape[1], both int32 as the op requires, and the rotary
- * cos/sin caches for every position up to the context length.
- */
-function addAttentionInputs(g: GraphBuilder, attentionMask: string, headDim: number, ropeTheta: number, maxPositions: number): AttentionInputs {
-  const path = '/model/attn_mask_reformat/attn_mask_subgraph';
-  const rowLengths = g.op('ReduceSum', `${path}/ReduceSum`, [attentionMask, g.int64([1])], { keepdims: 0 }); // [B] int64
-  const lastPositions = g.op('Sub', `${path}/Sub`, [rowLengths, g.int64([1], [])]);
-  const seqlensK = g.op('Cast', `${path}/Sub/Cast`, [lastPositions], { to: DataType.INT32 }); // [B] int32
-  const maskShape = g.op('Shape', `${path}/Shape`, [attentionMask]); // [2] int64
-  const total = g.op('Gather', `${path}/Gather`, [maskShape, g.int64([1], [])], { axis: 0 }); // scalar int64
-  const totalSequenceLength = g.op('Cast', `${path}/Gather/Cast`, [total], { to: DataType.INT32 }); // scalar int32
-
+/** The rotary cos/sin tables for every position up to the context length, shared by every layer. */
+function addRotaryCaches(g: GraphBuilder, headDim: number, ropeTheta: number, maxPositions: number): { cosCache: string; sinCache: string } {
   const rotary = buildRotaryCache(headDim, ropeTheta, maxPositions);
   const cacheDims = [rotary.maxPositions, rotary.halfDim];
   const cosCache = g.initializer('cos_cache', DataType.FLOAT, cacheDims, bytesOf(rotary.cos));
   const sinCache = g.initializer('sin_cache', DataType.FLOAT, cacheDims, bytesOf(rotary.sin));
-  return { seqlensK, totalSequenceLength, cosCache, sinCache };
+  return { cosCache, sinCache };
+}
+
+/** The cache-read attention core, writing each layer's new keys and values as graph outputs. */
+function cacheReadAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnType<typeof addCacheReadInputs>, past: { key: string; value: string }[]): AttentionCore {
+  return (layer, path, q, k, v) =>
+    addCacheReadAttention(g, shape, path, inputs, {
+      q,
+      k,
+      v,
+      pastKey: past[layer].key,
+      pastValue: past[layer].value,
+      newKeyName: layerName(DECODER_IO.newKeyPattern, layer),
+      newValueName: layerName(DECODER_IO.newValuePattern, layer),
+    });
 }

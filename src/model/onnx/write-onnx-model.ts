@@ -1,3 +1,4 @@
+import type { KvOutputs } from './decoder-io.js';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Qwen3Shape } from '../shape.js';
@@ -21,6 +22,8 @@ export const DEFAULT_EXTERNAL_DATA_THRESHOLD = 512 * 1024 * 1024;
 
 export interface OnnxWriteOptions {
   format: WeightFormat;
+  /** How the graph returns the KV it computes (default 'new-positions'; see KvOutputs). */
+  kvOutputs?: KvOutputs;
   /** Weights above this many bytes (estimated before writing) go to model.onnx.data. */
   externalDataThresholdBytes?: number;
   onProgress?: TensorProgress;
