@@ -6,10 +6,10 @@ import { readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GGML_TYPES, GgufTokenType } from '../src/convert/gguf/gguf-format.js';
 import { exportQwen3Gguf, type GgufWeightType } from '../src/convert/gguf/write-qwen3-gguf.js';
-import { bundledTokenizerPath } from '../src/model/export/tokenizer-files.js';
-import { PRESETS, type Qwen3Shape } from '../src/model/shape.js';
-import { createRandomWeightSource } from '../src/model/weights/random-source.js';
-import { openSafetensorsCheckpoint } from '../src/model/weights/safetensors-source.js';
+import { bundledTokenizerPath } from '../src/convert/export/tokenizer-files.js';
+import { PRESETS, type Qwen3Shape } from '../src/convert/shape.js';
+import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
+import { openSafetensorsCheckpoint } from '../src/convert/weights/safetensors-source.js';
 import { dequantizeQ4_0, dequantizeQ8_0 } from './helpers/gguf-blocks.js';
 import { writeSafetensorsCheckpoint } from './helpers/safetensors-writer.js';
 

@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportQwen3Model } from '../src/convert/export/export-model.js';
 import { PRESETS } from '../src/convert/shape.js';
-import { emptyPast, maxAbsDiff, runDecoder, tinyModelDir, type TinyModelFormat } from './helpers/models.js';
+import { emptyPast, maxAbsDiff, runDecoder, TINY_MODEL_FORMATS, tinyModelDir, tinyModelWeights, type TinyModelFormat } from './helpers/models.js';
 
 const tiny = PRESETS.tiny;
 const V = tiny.vocabSize;
@@ -13,18 +16,31 @@ const row = (logits: Float32Array, position: number) => logits.subarray(position
 
 /**
  * Tolerances on logits (whose spread is ~4, peaks ~15-20). fp32 differs only by summation order.
- * MatMulNBits at accuracy_level 4 quantizes each activation row to int8 on its own, so splitting a
- * prompt into steps changes nothing in principle; the bound leaves room for kernel-path rounding
- * (GEMV for one row, GEMM for many).
+ * The quantized formats add a step that amplifies such last-bit differences: MatMulNBits at
+ * accuracy_level 4 quantizes each activation row to int8, and an activation that sits on a
+ * rounding boundary can land on either side. A prompt split into steps is summed in another order
+ * by the default (cache-reading) graphs, whose attention scores cached and new positions in two
+ * products, so there a split moved int8 logits by up to 0.024 (GQA's single kernel kept them
+ * within 1e-3). The fp32 bound is what shows the split computes the same thing.
  */
-const TOLERANCE: Record<TinyModelFormat, number> = { fp32: 1e-4, int8: 1e-3, int4: 1e-3 };
+const TOLERANCE: Record<TinyModelFormat, number> = { fp32: 1e-4, int8: 0.05, int4: 0.05 };
 
 describe.each(['fp32', 'int8', 'int4'] as const)('tiny %s KV cache', (format) => {
   let session: ort.InferenceSession;
+  /** The same weights written with `present` outputs (GroupQueryAttention on a shared buffer). */
+  let presentSession: ort.InferenceSession;
+  let presentDir: string;
   beforeAll(async () => {
     session = await ort.InferenceSession.create(join(tinyModelDir(format), 'model.onnx'));
+    presentDir = mkdtempSync(join(tmpdir(), 'kv-present-'));
+    exportQwen3Model(tinyModelWeights(), presentDir, { format: TINY_MODEL_FORMATS[format], kvOutputs: 'present', quiet: true });
+    presentSession = await ort.InferenceSession.create(join(presentDir, 'model.onnx'));
   });
-  afterAll(() => session.release());
+  afterAll(async () => {
+    await session.release();
+    await presentSession.release();
+    rmSync(presentDir, { recursive: true, force: true });
+  });
 
   it('gives the same logits for a prefill of N tokens as for N-k tokens then k one-token decode steps', async () => {
     const full = await runDecoder(session, tiny, [PROMPT], [ones(PROMPT.length)], emptyPast(tiny, 1));
@@ -51,7 +67,8 @@ describe.each(['fp32', 'int8', 'int4'] as const)('tiny %s KV cache', (format) =>
     expect(maxAbsDiff(second.logits, full.logits.subarray(split * V))).toBeLessThan(TOLERANCE[format]);
   });
 
-  it('updates a max-length KV buffer in place when the same tensor is fed as past and fetched as present', async () => {
+  it('updates a max-length KV buffer in place when the same tensor is fed as past and fetched as present (present-output export)', async () => {
+    const session = presentSession;
     const prompt = PROMPT.slice(0, 6);
     const prefill = await runDecoder(session, tiny, [prompt], [ones(prompt.length)], emptyPast(tiny, 1));
     const nextToken = 1246;

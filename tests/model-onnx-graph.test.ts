@@ -1,18 +1,53 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { describe, expect, it } from 'vitest';
-import { decodeModel, type NodeProto, onnx } from '../src/convert/onnx/proto-factory.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportQwen3Model } from '../src/convert/export/export-model.js';
+import { decodeModel, type GraphProto, type NodeProto, onnx } from '../src/convert/onnx/proto-factory.js';
 import { PRESETS } from '../src/convert/shape.js';
-import { TINY_MODEL_FORMATS, tinyModelDir, type TinyModelFormat } from './helpers/models.js';
+import { TINY_MODEL_FORMATS, tinyModelDir, tinyModelWeights, type TinyModelFormat } from './helpers/models.js';
 
 const tiny = PRESETS.tiny;
 const layers = Array.from({ length: tiny.numHiddenLayers }, (_, i) => i);
 const kvDims = ['batch_size', tiny.numKeyValueHeads, 'past_sequence_length', tiny.headDim];
 const presentDims = ['batch_size', tiny.numKeyValueHeads, 'total_sequence_length', tiny.headDim];
+const newPositionDims = ['batch_size', tiny.numKeyValueHeads, 'sequence_length', tiny.headDim];
 
 function loadGraph(format: TinyModelFormat) {
   return decodeModel(readFileSync(join(tinyModelDir(format), 'model.onnx'))).graph!;
+}
+
+/** MatMul and MatMulNBits nodes that multiply by a stored weight (not attention's activation products). */
+function weightProducts(graph: GraphProto, opType: string): NodeProto[] {
+  const initializers = new Set(graph.initializer!.map((t) => t.name));
+  return graph.node!.filter((n) => n.opType === opType && initializers.has(n.input![1]));
+}
+
+const expectedInputs = [
+  { name: 'input_ids', isTensor: true, type: 'int64', shape: ['batch_size', 'sequence_length'] },
+  { name: 'attention_mask', isTensor: true, type: 'int64', shape: ['batch_size', 'total_sequence_length'] },
+  ...layers.flatMap((i) => [
+    { name: `past_key_values.${i}.key`, isTensor: true, type: 'float32', shape: kvDims },
+    { name: `past_key_values.${i}.value`, isTensor: true, type: 'float32', shape: kvDims },
+  ]),
+];
+
+/** The graph's metadata against the genai decoder contract, with the KV outputs `prefix.N.*` of dims `dims`. */
+async function expectDecoderIo(modelPath: string, prefix: string, dims: (string | number)[]): Promise<void> {
+  const session = await ort.InferenceSession.create(modelPath);
+  try {
+    expect(session.inputMetadata).toEqual(expectedInputs);
+    expect(session.outputMetadata).toEqual([
+      { name: 'logits', isTensor: true, type: 'float32', shape: ['batch_size', 'sequence_length', tiny.vocabSize] },
+      ...layers.flatMap((i) => [
+        { name: `${prefix}.${i}.key`, isTensor: true, type: 'float32', shape: dims },
+        { name: `${prefix}.${i}.value`, isTensor: true, type: 'float32', shape: dims },
+      ]),
+    ]);
+  } finally {
+    await session.release();
+  }
 }
 
 /** A node's attributes as plain values (ints as numbers, floats as numbers, strings decoded). */
@@ -29,31 +64,45 @@ function attributes(node: NodeProto): Record<string, unknown> {
 }
 
 describe.each(Object.keys(TINY_MODEL_FORMATS) as TinyModelFormat[])('tiny %s graph', (format) => {
-  it('declares exactly the genai decoder inputs and outputs with their dtypes and dims', async () => {
-    const session = await ort.InferenceSession.create(join(tinyModelDir(format), 'model.onnx'));
-    try {
-      expect(session.inputMetadata).toEqual([
-        { name: 'input_ids', isTensor: true, type: 'int64', shape: ['batch_size', 'sequence_length'] },
-        { name: 'attention_mask', isTensor: true, type: 'int64', shape: ['batch_size', 'total_sequence_length'] },
-        ...layers.flatMap((i) => [
-          { name: `past_key_values.${i}.key`, isTensor: true, type: 'float32', shape: kvDims },
-          { name: `past_key_values.${i}.value`, isTensor: true, type: 'float32', shape: kvDims },
-        ]),
-      ]);
-      expect(session.outputMetadata).toEqual([
-        { name: 'logits', isTensor: true, type: 'float32', shape: ['batch_size', 'sequence_length', tiny.vocabSize] },
-        ...layers.flatMap((i) => [
-          { name: `present.${i}.key`, isTensor: true, type: 'float32', shape: presentDims },
-          { name: `present.${i}.value`, isTensor: true, type: 'float32', shape: presentDims },
-        ]),
-      ]);
-    } finally {
-      await session.release();
+  /** The same weights written with `present` outputs (the model builder's GroupQueryAttention layout). */
+  let presentDir: string;
+  beforeAll(() => {
+    presentDir = mkdtempSync(join(tmpdir(), 'graph-present-'));
+    exportQwen3Model(tinyModelWeights(), presentDir, { format: TINY_MODEL_FORMATS[format], kvOutputs: 'present', quiet: true });
+  });
+  afterAll(() => rmSync(presentDir, { recursive: true, force: true }));
+
+  it('declares the genai decoder inputs, and outputs logits plus the new positions\' keys and values', async () => {
+    await expectDecoderIo(join(tinyModelDir(format), 'model.onnx'), 'new_key_values', newPositionDims);
+  });
+
+  it('reads the cache as an input: rotary on q and k from mask-derived positions, cached and new positions scored apart', () => {
+    const graph = loadGraph(format);
+    expect(graph.node!.filter((n) => n.opType === 'GroupQueryAttention')).toHaveLength(0);
+    const rotary = graph.node!.filter((n) => n.opType === 'RotaryEmbedding');
+    expect(rotary).toHaveLength(2 * tiny.numHiddenLayers);
+    for (const node of rotary) {
+      expect(node.domain).toBe('com.microsoft');
+      expect(attributes(node).interleaved).toBe(0);
+      expect(node.input!.slice(1)).toEqual(rotary[0].input!.slice(1)); // positions and caches shared
+    }
+    for (const layer of layers) {
+      const readers = (input: string) => graph.node!.filter((n) => n.input!.includes(input));
+      const [keyReader] = readers(`past_key_values.${layer}.key`).filter((n) => n.opType === 'FusedMatMul');
+      expect(attributes(keyReader)).toMatchObject({ transA: 0, transB: 1 });
+      expect(attributes(keyReader).alpha).toBeCloseTo(1 / Math.sqrt(tiny.headDim), 6);
+      expect(readers(`past_key_values.${layer}.value`).map((n) => n.opType)).toEqual(['MatMul']);
+      // The cache is never copied into a longer tensor.
+      expect(readers(`past_key_values.${layer}.key`).map((n) => n.opType)).not.toContain('Concat');
+      const producer = (output: string) => graph.node!.find((n) => n.output!.includes(output))!;
+      expect(producer(`new_key_values.${layer}.key`).opType).toBe('Transpose');
+      expect(producer(`new_key_values.${layer}.value`).opType).toBe('Transpose');
     }
   });
 
-  it('runs attention as GroupQueryAttention with fused rotary over mask-derived lengths shared by all layers', () => {
-    const graph = loadGraph(format);
+  it('with present outputs, runs attention as GroupQueryAttention with fused rotary over mask-derived lengths shared by all layers', async () => {
+    await expectDecoderIo(join(presentDir, 'model.onnx'), 'present', presentDims);
+    const graph = decodeModel(readFileSync(join(presentDir, 'model.onnx'))).graph!;
     const gqa = graph.node!.filter((n) => n.opType === 'GroupQueryAttention');
     expect(gqa).toHaveLength(tiny.numHiddenLayers);
     for (const [layer, node] of gqa.entries()) {
@@ -94,14 +143,14 @@ describe.each([
 ] as const)('tiny %s projections', (format, bits) => {
   it('are MatMulNBits with accuracy_level 4, and the tied embedding reads the LM head weight', () => {
     const g = loadGraph(format);
-    const matmuls = g.node!.filter((n) => n.opType === 'MatMulNBits');
+    const matmuls = weightProducts(g, 'MatMulNBits');
     // q, k, v, o, gate, up, down per layer, plus the LM head.
     expect(matmuls).toHaveLength(7 * tiny.numHiddenLayers + 1);
     for (const node of matmuls) {
       expect(node.domain).toBe('com.microsoft');
       expect(attributes(node)).toMatchObject({ bits, block_size: TINY_MODEL_FORMATS[format].blockSize, accuracy_level: 4 });
     }
-    expect(g.node!.filter((n) => n.opType === 'MatMul')).toHaveLength(0);
+    expect(weightProducts(g, 'MatMul')).toHaveLength(0);
     const lmHead = matmuls.find((n) => n.output![0] === 'logits')!;
     expect(attributes(lmHead)).toMatchObject({ K: tiny.hiddenSize, N: tiny.vocabSize });
     const gather = g.node!.find((n) => n.opType === 'GatherBlockQuantized')!;
@@ -119,7 +168,7 @@ describe('tiny fp32 projections', () => {
   it('are plain MatMuls over [in, out] weights, with the embedding gathered from the LM head weight', () => {
     const g = loadGraph('fp32');
     expect(g.node!.filter((n) => n.opType === 'MatMulNBits')).toHaveLength(0);
-    const matmuls = g.node!.filter((n) => n.opType === 'MatMul');
+    const matmuls = weightProducts(g, 'MatMul');
     expect(matmuls).toHaveLength(7 * tiny.numHiddenLayers + 1);
     const lmHead = matmuls.find((n) => n.output![0] === 'logits')!;
     const weight = g.initializer!.find((t) => t.name === lmHead.input![1])!;

@@ -4,8 +4,10 @@ import type { Qwen3Shape } from '../src/convert/shape.js';
 /**
  * One sequence run through an exported decoder with onnxruntime-node directly (batch 1): each
  * call feeds the new tokens with an all-ones attention mask over past + new positions and the
- * previous call's `present.N.*` as `past_key_values.N.*`, exactly as a KV-cached generator does.
- * The ONNX side of the ONNX-vs-reference tests; the server's runner is tested elsewhere.
+ * cache so far as `past_key_values.N.*`, exactly as a KV-cached generator does. The cache so far
+ * is the previous call's `present.N.*` or, for graphs that output only the new positions, the
+ * previous cache with `new_key_values.N.*` appended. The ONNX side of the ONNX-vs-reference
+ * tests; the server's runner is tested elsewhere.
  */
 export class OnnxDecoderSequence {
   /** Per layer: key and value [1, kvHeads, length, headDim] from the previous call. */
@@ -37,7 +39,11 @@ export class OnnxDecoderSequence {
       feeds[`past_key_values.${layer}.value`] = value;
     });
     const out = await this.session.run(feeds);
-    this.past = this.past.map((_, layer) => ({ key: out[`present.${layer}.key`], value: out[`present.${layer}.value`] }));
+    this.past = this.past.map((past, layer) =>
+      this.session.outputNames.includes('present.0.key')
+        ? { key: out[`present.${layer}.key`], value: out[`present.${layer}.value`] }
+        : { key: appendPositions(past.key, out[`new_key_values.${layer}.key`]), value: appendPositions(past.value, out[`new_key_values.${layer}.value`]) },
+    );
     const presentDims = this.past[0].key.dims;
     if (presentDims[2] !== total) throw new Error(`present holds ${presentDims[2]} positions, expected ${total}`);
     this.filled = total;
@@ -47,6 +53,19 @@ export class OnnxDecoderSequence {
     }
     return logits.data as Float32Array;
   }
+}
+
+/** [1, kvHeads, P, headDim] followed by [1, kvHeads, S, headDim] along positions. */
+function appendPositions(past: ort.Tensor, added: ort.Tensor): ort.Tensor {
+  const [, heads, pastLength, headDim] = past.dims;
+  const addedLength = added.dims[2];
+  const total = pastLength + addedLength;
+  const out = new Float32Array(heads * total * headDim);
+  for (let h = 0; h < heads; h++) {
+    out.set((past.data as Float32Array).subarray(h * pastLength * headDim, (h + 1) * pastLength * headDim), h * total * headDim);
+    out.set((added.data as Float32Array).subarray(h * addedLength * headDim, (h + 1) * addedLength * headDim), (h * total + pastLength) * headDim);
+  }
+  return new ort.Tensor('float32', out, [1, heads, total, headDim]);
 }
 
 /** A single-threaded session: test files run two at a time on two cores. */

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { exportQwen3Gguf, GGUF_WEIGHT_TYPES, type GgufWeightType } from '../convert/gguf/write-qwen3-gguf.js';
 import { exportQwen3Model } from '../convert/export/export-model.js';
 import { stderrTensorProgress } from '../convert/export/export-progress.js';
-import { IO_PRECISIONS, type IoPrecision } from '../convert/onnx/decoder-io.js';
+import { IO_PRECISIONS, type IoPrecision, KV_OUTPUTS, type KvOutputs } from '../convert/onnx/decoder-io.js';
 import type { WeightFormat } from '../convert/onnx/projection.js';
 import { isPresetName, PRESETS, type Qwen3Shape } from '../convert/shape.js';
 import { createRandomWeightSource } from '../convert/weights/random-source.js';
@@ -30,6 +30,7 @@ interface ExportFlags {
   blockSize: number;
   ioPrecision: IoPrecision;
   seed: number;
+  kvOutputs?: KvOutputs;
   out: string;
   checkpoint?: string;
   ropeTheta?: number;
@@ -58,6 +59,12 @@ export function exportCommand(): Command {
         .default('fp32'),
     )
     .option('--seed <n>', 'seed of the random weights', parseSeed, 0)
+    .addOption(
+      new Option(
+        '--kv-outputs <kind>',
+        "how the graph returns KV: 'new-positions' (reads the cache as an input, outputs the step's positions; default for fp32) or 'present' (GroupQueryAttention in place, the model builder's layout; default and only choice for fp16)",
+      ).choices(KV_OUTPUTS),
+    )
     .option('--checkpoint <dir>', 'take shape and weights from a Hugging Face Qwen3 safetensors folder instead of random weights')
     .option('--quiet', 'no progress bar on stderr');
   for (const [flags, field] of SHAPE_FLAGS) {
@@ -78,6 +85,7 @@ function runExport(flags: ExportFlags, cmd: Command): void {
     const result = exportQwen3Model(source, flags.out, {
       format,
       ioPrecision: flags.ioPrecision,
+      kvOutputs: flags.kvOutputs,
       quiet: flags.quiet,
       metadata: { weights: flags.checkpoint ? 'checkpoint' : `random seed ${flags.seed}` },
     });
@@ -92,11 +100,11 @@ function runExport(flags: ExportFlags, cmd: Command): void {
   }
 }
 
-/** --bits/--block-size/--io-precision belong to ONNX and --gguf-type to GGUF: a flag the format ignores is an error, not a surprise. */
+/** --bits/--block-size/--io-precision/--kv-outputs belong to ONNX and --gguf-type to GGUF: a flag the format ignores is an error, not a surprise. */
 function checkFormatFlags(flags: ExportFlags, cmd: Command): void {
   const given = (option: string) => cmd.getOptionValueSource(option) === 'cli';
   if (flags.format === 'gguf') {
-    const onnxOnly = ([['bits', '--bits'], ['blockSize', '--block-size'], ['ioPrecision', '--io-precision']] as const).filter(([key]) => given(key)).map(([, flag]) => flag);
+    const onnxOnly = ([['bits', '--bits'], ['blockSize', '--block-size'], ['ioPrecision', '--io-precision'], ['kvOutputs', '--kv-outputs']] as const).filter(([key]) => given(key)).map(([, flag]) => flag);
     if (onnxOnly.length > 0) cmd.error(`error: ${onnxOnly.join(', ')} ${onnxOnly.length === 1 ? 'applies' : 'apply'} to --format onnx; a GGUF's weight type is --gguf-type`);
   } else if (flags.ggufType !== undefined) {
     cmd.error('error: --gguf-type applies to --format gguf');

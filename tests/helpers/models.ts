@@ -35,7 +35,11 @@ export function emptyPast(shape: Qwen3Shape, batch: number): Record<string, ort.
 export interface DecoderStep {
   /** [batch, sequence, vocab] */
   logits: Float32Array;
-  /** present.N.key|value under the past_key_values.N.key|value names, ready to feed back. */
+  /**
+   * The cache after the step under the past_key_values.N.key|value names, ready to feed back: the
+   * graph's present.N.key|value, or for graphs that output only the new positions, the past with
+   * new_key_values.N.* written at each row's next positions (what the server's KV pool does).
+   */
   past: Record<string, ort.Tensor>;
 }
 
@@ -53,12 +57,42 @@ export async function runDecoder(
     [DECODER_IO.attentionMask]: int64(attentionMask),
     ...past,
   });
+  const inPlace = session.outputNames.includes(layerName(DECODER_IO.presentKeyPattern, 0));
+  const pastLengths = attentionMask.map((row) => row.reduce((a, b) => a + b, 0) - inputIds[0].length);
   const next: Record<string, ort.Tensor> = {};
   for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
-    next[layerName(DECODER_IO.pastKeyPattern, layer)] = outputs[layerName(DECODER_IO.presentKeyPattern, layer)];
-    next[layerName(DECODER_IO.pastValuePattern, layer)] = outputs[layerName(DECODER_IO.presentValuePattern, layer)];
+    for (const [pastPattern, presentPattern, newPattern] of [
+      [DECODER_IO.pastKeyPattern, DECODER_IO.presentKeyPattern, DECODER_IO.newKeyPattern],
+      [DECODER_IO.pastValuePattern, DECODER_IO.presentValuePattern, DECODER_IO.newValuePattern],
+    ]) {
+      const pastName = layerName(pastPattern, layer);
+      next[pastName] = inPlace
+        ? outputs[layerName(presentPattern, layer)]
+        : withNewPositions(past[pastName], outputs[layerName(newPattern, layer)], pastLengths, attentionMask[0].length);
+    }
   }
   return { logits: outputs[DECODER_IO.logits].data as Float32Array, past: next };
+}
+
+/**
+ * past [B, kvHeads, P, headDim] widened to max(P, total) positions, with added [B, kvHeads, S,
+ * headDim] written after each row's pastLengths[b] positions: GQA's present, built by hand.
+ */
+function withNewPositions(past: ort.Tensor, added: ort.Tensor, pastLengths: number[], total: number): ort.Tensor {
+  const [batch, heads, pastWidth, headDim] = past.dims;
+  const addedLength = added.dims[2];
+  const width = Math.max(pastWidth, total);
+  const out = new Float32Array(batch * heads * width * headDim);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      const row = (b * heads + h) * width * headDim;
+      const from = (b * heads + h) * pastWidth * headDim;
+      out.set((past.data as Float32Array).subarray(from, from + pastWidth * headDim), row);
+      const addedFrom = (b * heads + h) * addedLength * headDim;
+      out.set((added.data as Float32Array).subarray(addedFrom, addedFrom + addedLength * headDim), row + pastLengths[b] * headDim);
+    }
+  }
+  return new ort.Tensor('float32', out, [batch, heads, width, headDim]);
 }
 
 /** The largest absolute difference between two equally long arrays. */

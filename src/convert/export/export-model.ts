@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IoPrecision } from '../onnx/decoder-io.js';
+import { type IoPrecision, type KvOutputs, resolveKvOutputs } from '../onnx/decoder-io.js';
 import type { WeightFormat } from '../onnx/projection.js';
 import { checkWeightFormat } from '../onnx/qwen3-decoder-graph.js';
 import { EXTERNAL_DATA_FILE, MODEL_FILE, type OnnxWriteResult, writeQwen3Onnx } from '../onnx/write-onnx-model.js';
@@ -20,6 +20,8 @@ export interface ExportOptions {
    * session's input metadata over the config. Off by default.
    */
   listPositionIdsInConfig?: boolean;
+  /** How the graph returns the KV it computes (default by ioPrecision; see resolveKvOutputs). */
+  kvOutputs?: KvOutputs;
   /** Weights above this many bytes go to model.onnx.data (default: DEFAULT_EXTERNAL_DATA_THRESHOLD). */
   externalDataThresholdBytes?: number;
   /** No progress bar on stderr (tests, scripts). */
@@ -44,6 +46,7 @@ export interface ExportResult {
 export function exportQwen3Model(source: WeightSource, outDir: string, options: ExportOptions): ExportResult {
   // Before the folder exists: a shape the format cannot hold leaves nothing behind.
   checkWeightFormat(source.shape, options.format);
+  resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs);
   mkdirSync(outDir, { recursive: true });
   const written = writeOnnxWithProgress(source, outDir, options);
   const { shape } = source;
@@ -61,9 +64,10 @@ function writeOnnxWithProgress(source: WeightSource, outDir: string, options: Ex
     return writeQwen3Onnx(source, outDir, {
       format: options.format,
       ioPrecision: options.ioPrecision,
+      kvOutputs: options.kvOutputs,
       externalDataThresholdBytes: options.externalDataThresholdBytes,
       onProgress: progress?.onProgress,
-      metadata: { weight_format: describeFormat(options.format), ...options.metadata },
+      metadata: { weight_format: describeFormat(options.format), kv_outputs: resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs), ...options.metadata },
     });
   } finally {
     progress?.stop();

@@ -5,19 +5,6 @@ import type { WeightFormat } from './projection.js';
 import { bytesOf } from './initializer-store.js';
 import { DataType } from './proto-factory.js';
 
-/** Values computed once from the attention mask and shared by every layer's attention node. */
-export interface AttentionInputs {
-  seqlensK: string; // int32 [batch_size]: ReduceSum(attention_mask, 1) - 1
-  totalSequenceLength: string; // int32 scalar: attention_mask.shape[1]
-  cosCache: string; // kvType [maxPositions, headDim / 2]
-  sinCache: string; // kvType [maxPositions, headDim / 2]
-  /**
-   * The KV cache's element type. GroupQueryAttention takes q, k, v, the caches and the rotary
-   * tables in this one type, so with an fp16 cache the attention runs in fp16 between casts.
-   */
-  kvType: DataType;
-}
-
 /** Called after each checkpoint tensor has been written: `done` of `total` tensors. */
 export type TensorProgress = (done: number, total: number, name: string) => void;
 

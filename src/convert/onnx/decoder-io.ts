@@ -12,7 +12,30 @@ export const DECODER_IO = {
   logits: 'logits', // float32 or float16 [batch_size, sequence_length, vocab]
   presentKeyPattern: 'present.%d.key', // float32 or float16 [batch_size, kvHeads, total_sequence_length, headDim]
   presentValuePattern: 'present.%d.value',
+  // Graphs that read the cache as an input output only the new positions instead of presents.
+  newKeyPattern: 'new_key_values.%d.key', // float32 [batch_size, kvHeads, sequence_length, headDim]
+  newValuePattern: 'new_key_values.%d.value',
 } as const;
+
+/**
+ * How a decoder graph hands back the KV of the positions it computed:
+ * - 'present': `present.N.*` span the whole cache; fed the same buffers as the past, GQA appends
+ *   in place (the model builder's layout, so published exports load the same way).
+ * - 'new-positions': the cache is read-only input and `new_key_values.N.*` hold just the S new
+ *   positions, which the runner writes into its pool (see cache-read-attention.ts for why). Only
+ *   with IoPrecision fp32: the CPU provider has no fp16 matrix products to read an fp16 cache with.
+ */
+export type KvOutputs = 'present' | 'new-positions';
+
+export const KV_OUTPUTS = ['new-positions', 'present'] as const satisfies readonly KvOutputs[];
+
+/** The KV outputs a graph of this precision gets: 'new-positions' for fp32, 'present' for fp16 (the only kind fp16 can have). */
+export function resolveKvOutputs(ioPrecision: IoPrecision, kvOutputs?: KvOutputs): KvOutputs {
+  if (ioPrecision === 'fp16' && kvOutputs === 'new-positions') {
+    throw new RangeError("kv outputs 'new-positions' need io precision fp32 (an fp16 cache is read by GroupQueryAttention, with 'present' outputs)");
+  }
+  return kvOutputs ?? (ioPrecision === 'fp16' ? 'present' : 'new-positions');
+}
 
 /**
  * The element types of the graph's inputs and outputs, in the two layouts the model builder writes:

@@ -100,6 +100,16 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A float32 scalar constant initializer, shared like int64's. */
+  float32(value: number): string {
+    const name = `/model/constants/FLOAT/${value}`;
+    if (!this.constants.has(name)) {
+      this.constants.add(name);
+      this.initializer(name, DataType.FLOAT, [], bytesOf(Float32Array.of(value)));
+    }
+    return name;
+  }
+
   toModel(graphName: string, metadata: Record<string, string>): ModelProto {
     return {
       irVersion: IR_VERSION,

@@ -10,6 +10,7 @@ export type NodeProto = onnxProto.onnx.INodeProto;
 export type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
 export type AttributeProto = onnxProto.onnx.IAttributeProto;
 export type ModelProto = onnxProto.onnx.IModelProto;
+export type GraphProto = onnxProto.onnx.IGraphProto;
 
 export const DataType = onnx.TensorProto.DataType;
 export type DataType = onnxProto.onnx.TensorProto.DataType;

@@ -1,19 +1,23 @@
 import type { Qwen3Shape } from '../shape.js';
 import { EMBEDDING_WEIGHT, expectedWeightDims, FINAL_NORM_WEIGHT, LM_HEAD_WEIGHT, type WeightSource } from '../weights/weight-source.js';
 import { assertBlockSize } from './block-quantizer.js';
-import { type AttentionInputs, DecoderContext, type TensorProgress } from './decoder-context.js';
-import { DECODER_IO, DECODER_IO_TYPES, DIMS, type IoPrecision, layerName } from './decoder-io.js';
+import { addCacheReadAttention, addCacheReadInputs } from './cache-read-attention.js';
+import { DecoderContext, type TensorProgress } from './decoder-context.js';
+import { DECODER_IO, DECODER_IO_TYPES, DIMS, type IoPrecision, type KvOutputs, layerName, resolveKvOutputs } from './decoder-io.js';
+import { addGqaInputs, gqaAttention } from './gqa-attention.js';
 import { GraphBuilder, MICROSOFT_DOMAIN } from './graph-builder.js';
 import { bytesOf, type InitializerStore } from './initializer-store.js';
 import { addMatMulNBits, addProjection, addQuantizedWeight, addTransposedWeight, type QuantizedWeightRef, type WeightFormat } from './projection.js';
 import { DataType, type ModelProto, valueInfo } from './proto-factory.js';
-import { addDecoderLayer, addResidualNorm, type ResidualStream } from './qwen3-layer.js';
+import { type AttentionCore, addDecoderLayer, addResidualNorm, type ResidualStream } from './qwen3-layer.js';
 import { buildRotaryCache } from './rotary-cache.js';
 
 export interface DecoderGraphOptions {
   format: WeightFormat;
   /** Element types of ids, KV cache and logits (default fp32: int64 ids, fp32 KV and logits). */
   ioPrecision?: IoPrecision;
+  /** How the graph returns the KV it computes; default by precision (see resolveKvOutputs). */
+  kvOutputs?: KvOutputs;
   onProgress?: TensorProgress;
   /** Extra key/value pairs for the model's metadata_props. */
   metadata?: Record<string, string>;
@@ -22,9 +26,10 @@ export interface DecoderGraphOptions {
 /**
  * Builds the Qwen3 decoder in the onnxruntime-genai model-builder layout from a checkpoint, writing
  * each weight through `store` as soon as it is read. Inputs: input_ids, attention_mask,
- * past_key_values.N.key|value; outputs: logits, present.N.key|value (see DECODER_IO), typed by
- * `ioPrecision`. Everything between embedding and LM head computes in fp32 whatever the precision,
- * except attention, which computes in the KV cache's type (see addAttention).
+ * past_key_values.N.key|value; outputs: logits and, by `kvOutputs`, present.N.key|value or
+ * new_key_values.N.key|value (see DECODER_IO), typed by `ioPrecision`. Everything between
+ * embedding and LM head computes in fp32 whatever the precision, except GroupQueryAttention,
+ * which computes in the KV cache's type (see gqaAttention).
  */
 export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerStore, options: DecoderGraphOptions): ModelProto {
   const { shape } = source;
@@ -42,21 +47,30 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
     value: g.input(valueInfo(layerName(DECODER_IO.pastValuePattern, layer), types.kv, kvDims)),
   }));
 
+  const kvOutputs = resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs);
   const { embedded, tiedLmHead } = addEmbedding(ctx, inputIds); // [B, S, hidden]
-  const attention = addAttentionInputs(g, attentionMask, shape.headDim, shape.ropeTheta, shape.maxPositionEmbeddings, types.kv);
+  const rotary = addRotaryCaches(g, shape.headDim, shape.ropeTheta, shape.maxPositionEmbeddings, types.kv);
+  const attend: AttentionCore =
+    kvOutputs === 'present'
+      ? gqaAttention(g, shape, addGqaInputs(g, attentionMask, rotary, types.kv), past)
+      : cacheReadAttention(g, shape, addCacheReadInputs(g, shape, { attentionMask, inputIds, pastKey0: past[0].key, ...rotary }), past);
 
   let stream: ResidualStream = { residual: embedded, pending: null };
   for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
-    stream = addDecoderLayer(ctx, layer, stream, attention, past[layer].key, past[layer].value);
+    stream = addDecoderLayer(ctx, layer, stream, attend);
   }
   const final = addResidualNorm(ctx, '/model/norm', stream, FINAL_NORM_WEIGHT);
   addLmHead(ctx, final.normed, tiedLmHead, types.logits);
 
   g.output(valueInfo(DECODER_IO.logits, types.logits, [DIMS.batch, DIMS.sequence, shape.vocabSize]));
-  const presentDims = [DIMS.batch, shape.numKeyValueHeads, DIMS.total, shape.headDim];
+  const [keyPattern, valuePattern, positions] =
+    kvOutputs === 'present'
+      ? [DECODER_IO.presentKeyPattern, DECODER_IO.presentValuePattern, DIMS.total]
+      : [DECODER_IO.newKeyPattern, DECODER_IO.newValuePattern, DIMS.sequence];
+  const kvOutputDims = [DIMS.batch, shape.numKeyValueHeads, positions, shape.headDim];
   for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
-    g.output(valueInfo(layerName(DECODER_IO.presentKeyPattern, layer), types.kv, presentDims));
-    g.output(valueInfo(layerName(DECODER_IO.presentValuePattern, layer), types.kv, presentDims));
+    g.output(valueInfo(layerName(keyPattern, layer), types.kv, kvOutputDims));
+    g.output(valueInfo(layerName(valuePattern, layer), types.kv, kvOutputDims));
   }
   return g.toModel('qwen3', options.metadata ?? {});
 }
@@ -122,27 +136,31 @@ function addLmHead(ctx: DecoderContext, x: string, tied: QuantizedWeightRef | st
 }
 
 /**
- * What GroupQueryAttention needs besides q/k/v, computed once for all layers:
- * seqlens_k = ReduceSum(attention_mask, axis 1) - 1 (each row's last valid position) and
- * total_sequence_length = attention_mask.shape[1], both int32 as the op requires, and the rotary
- * cos/sin caches for every position up to the context length, in the KV cache's type.
+ * The rotary cos/sin tables for every position up to the context length, shared by every layer, in
+ * the KV cache's type (what GroupQueryAttention takes them in).
  */
-function addAttentionInputs(g: GraphBuilder, attentionMask: string, headDim: number, ropeTheta: number, maxPositions: number, kvType: DataType): AttentionInputs {
-  const path = '/model/attn_mask_reformat/attn_mask_subgraph';
-  const rowLengths = g.op('ReduceSum', `${path}/ReduceSum`, [attentionMask, g.int64([1])], { keepdims: 0 }); // [B] int64
-  const lastPositions = g.op('Sub', `${path}/Sub`, [rowLengths, g.int64([1], [])]);
-  const seqlensK = g.op('Cast', `${path}/Sub/Cast`, [lastPositions], { to: DataType.INT32 }); // [B] int32
-  const maskShape = g.op('Shape', `${path}/Shape`, [attentionMask]); // [2] int64
-  const total = g.op('Gather', `${path}/Gather`, [maskShape, g.int64([1], [])], { axis: 0 }); // scalar int64
-  const totalSequenceLength = g.op('Cast', `${path}/Gather/Cast`, [total], { to: DataType.INT32 }); // scalar int32
-
+function addRotaryCaches(g: GraphBuilder, headDim: number, ropeTheta: number, maxPositions: number, kvType: DataType): { cosCache: string; sinCache: string } {
   const rotary = buildRotaryCache(headDim, ropeTheta, maxPositions);
   const cacheDims = [rotary.maxPositions, rotary.halfDim];
   const cosCache = g.initializer('cos_cache', DataType.FLOAT, cacheDims, bytesOf(rotary.cos));
   const sinCache = g.initializer('sin_cache', DataType.FLOAT, cacheDims, bytesOf(rotary.sin));
-  if (kvType === DataType.FLOAT) return { seqlensK, totalSequenceLength, cosCache, sinCache, kvType };
+  if (kvType === DataType.FLOAT) return { cosCache, sinCache };
   // The tables stay fp32 initializers (one estimate of the weight bytes for every precision);
   // onnxruntime folds these Casts of constants once, at session load.
   const narrow = (table: string) => g.op('Cast', `/model/rotary_emb/${table}/Cast`, [table], { to: kvType });
-  return { seqlensK, totalSequenceLength, cosCache: narrow(cosCache), sinCache: narrow(sinCache), kvType };
+  return { cosCache: narrow(cosCache), sinCache: narrow(sinCache) };
+}
+
+/** The cache-read attention core, writing each layer's new keys and values as graph outputs. */
+function cacheReadAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnType<typeof addCacheReadInputs>, past: { key: string; value: string }[]): AttentionCore {
+  return (layer, path, q, k, v) =>
+    addCacheReadAttention(g, shape, path, inputs, {
+      q,
+      k,
+      v,
+      pastKey: past[layer].key,
+      pastValue: past[layer].value,
+      newKeyName: layerName(DECODER_IO.newKeyPattern, layer),
+      newValueName: layerName(DECODER_IO.newValuePattern, layer),
+    });
 }

@@ -1,6 +1,5 @@
 import { layerWeightNames } from '../weights/weight-source.js';
-import type { AttentionInputs, DecoderContext } from './decoder-context.js';
-import { DECODER_IO, layerName } from './decoder-io.js';
+import type { DecoderContext } from './decoder-context.js';
 import { MICROSOFT_DOMAIN } from './graph-builder.js';
 import { addProjection } from './projection.js';
 import { DataType } from './proto-factory.js';
@@ -37,26 +36,27 @@ export function addResidualNorm(ctx: DecoderContext, nodePath: string, stream: R
   return { normed, stream: { residual: sum, pending: null } };
 }
 
+/**
+ * The attention core of one layer, between the q/k/v projections (q and k head-normed, not yet
+ * rotated) and o_proj: rotary, the KV cache and softmax(q k^T) v. Returns [B, S, heads * headDim].
+ * Two exist: GroupQueryAttention on a shared cache buffer (gqa-attention.ts) and attention that
+ * reads the cache as an input (cache-read-attention.ts).
+ */
+export type AttentionCore = (layer: number, path: string, q: string, k: string, v: string) => string;
+
 /** One Qwen3 decoder layer: x + attn(norm(x)), then + mlp(norm(.)); the MLP output is left pending. */
-export function addDecoderLayer(ctx: DecoderContext, layer: number, stream: ResidualStream, attention: AttentionInputs, pastKey: string, pastValue: string): ResidualStream {
+export function addDecoderLayer(ctx: DecoderContext, layer: number, stream: ResidualStream, attend: AttentionCore): ResidualStream {
   const names = layerWeightNames(layer);
   const path = `/model/layers.${layer}`;
   const input = addResidualNorm(ctx, `${path}/input_layernorm`, stream, names.inputNorm);
-  const attentionOut = addAttention(ctx, layer, input.normed, attention, pastKey, pastValue);
+  const attentionOut = addAttention(ctx, layer, input.normed, attend);
   const post = addResidualNorm(ctx, `${path}/post_attention_layernorm`, { residual: input.stream.residual, pending: attentionOut }, names.postAttentionNorm);
   const mlpOut = addMlp(ctx, layer, post.normed);
   return { residual: post.stream.residual, pending: mlpOut };
 }
 
-/**
- * Self-attention: q/k/v projections, per-head RMSNorm of q and k, then GroupQueryAttention, which
- * applies rotary embeddings (positions from seqlens_k), appends k/v to the cache, and attends
- * causally; then o_proj. GroupQueryAttention computes in the cache's type, so with an fp16 cache
- * q, k and v are cast to fp16 before it and its output back to fp32 after it: the past and present
- * tensors stay the op's own inputs and outputs, which keeps its shared-buffer path (the runner
- * feeds one tensor as both). Returns [B, S, hidden].
- */
-function addAttention(ctx: DecoderContext, layer: number, x: string, attention: AttentionInputs, pastKey: string, pastValue: string): string {
+/** Self-attention: q/k/v projections, per-head RMSNorm of q and k, the attention core, then o_proj. Returns [B, S, hidden]. */
+function addAttention(ctx: DecoderContext, layer: number, x: string, attend: AttentionCore): string {
   const { g, shape, format } = ctx;
   const names = layerWeightNames(layer);
   const path = `/model/layers.${layer}/attn`;
@@ -65,28 +65,8 @@ function addAttention(ctx: DecoderContext, layer: number, x: string, attention: 
   const v = ctx.withWeight(names.vProj, (w) => addProjection(g, `${path}/v_proj`, x, w, format)); // [B, S, kvHeads * headDim]
   const qNormed = addHeadNorm(ctx, `${path}/q_norm`, q, names.qNorm, shape.numAttentionHeads * shape.headDim);
   const kNormed = addHeadNorm(ctx, `${path}/k_norm`, k, names.kNorm, shape.numKeyValueHeads * shape.headDim);
-  const castsAround = attention.kvType !== DataType.FLOAT;
-  const toKv = (value: string, name: string) => (castsAround ? g.op('Cast', `${path}/${name}/Cast`, [value], { to: attention.kvType }) : value);
-  const [attended] = g.node(
-    'GroupQueryAttention',
-    `${path}/GroupQueryAttention`,
-    [toKv(qNormed, 'q'), toKv(kNormed, 'k'), toKv(v, 'v'), pastKey, pastValue, attention.seqlensK, attention.totalSequenceLength, attention.cosCache, attention.sinCache],
-    {
-      outputs: [`${path}/GroupQueryAttention/output_0`, layerName(DECODER_IO.presentKeyPattern, layer), layerName(DECODER_IO.presentValuePattern, layer)],
-      attributes: {
-        num_heads: shape.numAttentionHeads,
-        kv_num_heads: shape.numKeyValueHeads,
-        scale: { float: 1 / Math.sqrt(shape.headDim) },
-        local_window_size: -1,
-        softcap: { float: 0 },
-        do_rotary: 1,
-        rotary_interleaved: 0,
-      },
-      domain: MICROSOFT_DOMAIN,
-    },
-  ); // [B, S, heads * headDim] in kvType
-  const widened = castsAround ? g.op('Cast', `${path}/GroupQueryAttention/Cast`, [attended], { to: DataType.FLOAT }) : attended;
-  return ctx.withWeight(names.oProj, (w) => addProjection(g, `${path}/o_proj`, widened, w, format)); // [B, S, hidden]
+  const attended = attend(layer, path, qNormed, kNormed, v); // [B, S, heads * headDim]
+  return ctx.withWeight(names.oProj, (w) => addProjection(g, `${path}/o_proj`, attended, w, format)); // [B, S, hidden]
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { KvOutputs } from './decoder-io.js';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Qwen3Shape } from '../shape.js';
@@ -24,6 +25,8 @@ export interface OnnxWriteOptions {
   format: WeightFormat;
   /** Element types of ids, KV cache and logits (default fp32). */
   ioPrecision?: IoPrecision;
+  /** How the graph returns the KV it computes (default by ioPrecision; see resolveKvOutputs). */
+  kvOutputs?: KvOutputs;
   /** Weights above this many bytes (estimated before writing) go to model.onnx.data. */
   externalDataThresholdBytes?: number;
   onProgress?: TensorProgress;

@@ -12,7 +12,7 @@ export interface KvPoolShape {
   maxLen: number;
 }
 
-type KvArray = Float32Array | Uint16Array;
+export type KvArray = Float32Array | Uint16Array;
 
 /** The past/present tensors of every layer for one contiguous run of rows. */
 export interface KvView {
@@ -30,17 +30,19 @@ function stepsFor(positions: number, maxLen: number): number {
 
 /**
  * The KV cache of every running sequence: per layer, one key and one value buffer shaped
- * [maxSeqs, kvHeads, capacity, headDim], a row per sequence. GroupQueryAttention reads and writes
- * these in place (the same tensor is fed as past and fetched as present).
+ * [maxSeqs, kvHeads, capacity, headDim], a row per sequence. Graphs with `present` outputs
+ * (GroupQueryAttention) read and write these in place (the same tensor is fed as past and fetched
+ * as present); graphs with `new-positions` outputs only read them, and writeNewPositions() stores
+ * what they computed.
  *
  * Rows are plain memory: a run of consecutive rows is a zero-copy view, which is why the engine
  * keeps decoding rows packed at the front. Buffers are allocated zero-filled and rows are never
  * cleared, so the operating system only commits pages a sequence has actually written.
  *
- * Why `capacity` follows the longest live sequence instead of being maxLen: onnxruntime-node 1.30
- * copies every fetched output into a new JavaScript buffer after each run, pre-allocated ones
- * included, so each forward pass copies its whole KV view, [rows, kvHeads, capacity, headDim] per
- * layer and kind. With capacity = maxLen (8192 by default) one decode row cost 2.4 GB of copying
+ * Why `capacity` follows the longest live sequence instead of being maxLen: every forward pass
+ * reads its whole KV view, [rows, kvHeads, capacity, headDim] per layer and kind, and with
+ * `present` outputs onnxruntime-node 1.30 also copies it into a new JavaScript buffer after each
+ * run (it copies every fetched output, pre-allocated ones included). With capacity = maxLen (8192 by default) one decode row cost 2.4 GB of copying
  * per step for Qwen3-4B and eight rows ran the machine out of memory. Capacity is instead a
  * multiple of 64 positions just above the longest sequence a live row holds: it grows by at least
  * an eighth (so a long sequence relays out the pool a logarithmic number of times plus once per
@@ -115,6 +117,30 @@ export class KvPool {
     const dims = [count, this.shape.kvHeads, this.capacityPositions, this.shape.headDim];
     const tensor = (buffer: KvArray) => new ort.Tensor(this.shape.kvType, buffer.subarray(begin, end), dims);
     return { keys: this.keys.map(tensor), values: this.values.map(tensor) };
+  }
+
+  /**
+   * Stores one layer's new positions, as a cache-reading graph returns them: `keys` and `values`
+   * are [rows, kvHeads, S, headDim]; row i's S positions go after its `pastLengths[i]` cached ones.
+   * The caller has reserved room for them.
+   */
+  writeNewPositions(layer: number, firstRow: number, pastLengths: readonly number[], keys: KvArray, values: KvArray): void {
+    const { kvHeads, headDim } = this.shape;
+    const rows = pastLengths.length;
+    this.checkRows(firstRow, rows);
+    const span = keys.length / (rows * kvHeads); // S * headDim
+    const capacity = this.capacityPositions;
+    for (const [source, target] of [
+      [keys, this.keys[layer]],
+      [values, this.values[layer]],
+    ] as const) {
+      for (let r = 0; r < rows; r++) {
+        for (let h = 0; h < kvHeads; h++) {
+          const from = (r * kvHeads + h) * span;
+          target.set(source.subarray(from, from + span), ((firstRow + r) * kvHeads + h) * capacity * headDim + pastLengths[r] * headDim);
+        }
+      }
+    }
   }
 
   /** Records that a forward pass wrote rows [firstRow, ...) up to lengths[i] positions. */

@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import { ForwardStepError, type ForwardStep, type ModelRunner, type RunnerInfo } from '../model-runner.js';
 import { halfToFloat } from './fp16.js';
-import { KvPool } from './kv-pool.js';
+import { type KvArray, KvPool } from './kv-pool.js';
 import { openSession, type SessionConfig } from './open-session.js';
 import { describeSession, type SessionIO, type TokenIdType } from './session-io.js';
 
@@ -75,17 +75,28 @@ export class OnnxRunner implements ModelRunner {
       attention_mask: new ort.Tensor('int64', mask, [rows, total]),
     };
     if (positions) feeds.position_ids = new ort.Tensor(this.io.positionIdsType, positions, [rows, newTokens]);
-    // The same tensors as past feeds and present fetches: GQA appends to the cache in place.
+    // 'present' graphs: the same tensors as past feeds and present fetches, so GQA appends to the
+    // cache in place. 'new-positions' graphs: the cache is only fed; the new positions come back
+    // as small outputs that are stored below.
+    const inPlace = this.io.kvOutputs === 'present';
     const fetches: Record<string, ort.Tensor | null> = { logits: null };
     this.kv.reserve(total);
     const view = this.kv.view(firstRow, rows);
     for (let l = 0; l < this.io.numLayers; l++) {
       feeds[this.io.pastKey(l)] = view.keys[l];
       feeds[this.io.pastValue(l)] = view.values[l];
-      fetches[this.io.presentKey(l)] = view.keys[l];
-      fetches[this.io.presentValue(l)] = view.values[l];
+      fetches[this.io.outputKey(l)] = inPlace ? view.keys[l] : null;
+      fetches[this.io.outputValue(l)] = inPlace ? view.values[l] : null;
     }
     const outputs = await this.session.run(feeds, fetches);
+    if (!inPlace) {
+      for (let l = 0; l < this.io.numLayers; l++) {
+        const [key, value] = [outputs[this.io.outputKey(l)], outputs[this.io.outputValue(l)]];
+        this.kv.writeNewPositions(l, firstRow, pastLengths, key.data as KvArray, value.data as KvArray);
+        key.dispose();
+        value.dispose();
+      }
+    }
     this.kv.noteWritten(firstRow, pastLengths.map((past) => past + newTokens));
     return this.lastPositionLogits(outputs.logits, rows, newTokens);
   }

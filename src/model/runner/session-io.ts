@@ -20,10 +20,17 @@ export interface SessionIO {
   kvType: FloatType;
   logitsType: FloatType;
   vocabSize: number;
+  /**
+   * How the graph returns the KV it computes: 'present' outputs span the whole cache (GQA appends
+   * in place into the fed buffers: the model builder's layout); 'new-positions' outputs hold only
+   * the step's new positions, [batch, kvHeads, sequence_length, headDim], for the runner to store.
+   */
+  kvOutputs: 'present' | 'new-positions';
   pastKey(layer: number): string;
   pastValue(layer: number): string;
-  presentKey(layer: number): string;
-  presentValue(layer: number): string;
+  /** The layer's KV outputs: `present.N.*` or `new_key_values.N.*`, by kvOutputs. */
+  outputKey(layer: number): string;
+  outputValue(layer: number): string;
 }
 
 export class UnsupportedGraphError extends Error {
@@ -58,6 +65,8 @@ export function describeSession(
       `past_key_values.0.key must have static kv-head and head-size dims, got [${key0.shape.join(', ')}]`,
     );
   }
+  const kvOutputs = outputs.has('present.0.key') ? 'present' : 'new-positions';
+  const outputPrefix = kvOutputs === 'present' ? 'present' : 'new_key_values';
   const vocabSize = logits.shape[2];
   if (typeof vocabSize !== 'number') throw new UnsupportedGraphError('logits must have a static vocab dim');
 
@@ -71,10 +80,11 @@ export function describeSession(
     kvType: floatType(key0.type, 'past_key_values.0.key'),
     logitsType: floatType(logits.type, 'logits'),
     vocabSize,
+    kvOutputs,
     pastKey: (l) => `past_key_values.${l}.key`,
     pastValue: (l) => `past_key_values.${l}.value`,
-    presentKey: (l) => `present.${l}.key`,
-    presentValue: (l) => `present.${l}.value`,
+    outputKey: (l) => `${outputPrefix}.${l}.key`,
+    outputValue: (l) => `${outputPrefix}.${l}.value`,
   };
   for (let l = 0; l < numLayers; l++) {
     for (const name of [io.pastKey(l), io.pastValue(l)]) {
@@ -82,7 +92,11 @@ export function describeSession(
         throw new UnsupportedGraphError(`${name} differs in dtype from past_key_values.0.key`);
       }
     }
-    for (const name of [io.presentKey(l), io.presentValue(l)]) tensorMeta(outputs.get(name), `output ${name}`);
+    for (const name of [io.outputKey(l), io.outputValue(l)]) {
+      if (tensorMeta(outputs.get(name), `output ${name}`).type !== key0.type) {
+        throw new UnsupportedGraphError(`${name} differs in dtype from past_key_values.0.key`);
+      }
+    }
   }
   return io;
 }
