@@ -49,6 +49,8 @@ describe('qwen3-serve export flags', () => {
     [['--hidden-size', '80', '--out', out], /hidden size 80 must be a multiple of the block size 32/],
     [['--format', 'gguf', '--bits', '8', '--out', out], /--bits applies to --format onnx; a GGUF's weight type is --gguf-type/],
     [['--gguf-type', 'q8_0', '--out', out], /--gguf-type applies to --format gguf/],
+    [['--io-precision', 'fp16', '--kv-outputs', 'new-positions', '--out', out], /'new-positions' need io precision fp32/],
+    [['--format', 'gguf', '--kv-outputs', 'present', '--out', out], /--kv-outputs applies to --format onnx/],
     [['--format', 'gguf', '--gguf-type', 'q5_k', '--out', out], /Allowed choices are f32, q8_0, q4_0/],
     [['--format', 'gguf', '--hidden-size', '80', '--out', out], /Q4_0 stores rows in blocks of 32: hidden size 80 is not a multiple of 32/],
     [['--checkpoint', join(scratch, 'missing'), '--out', out], /does not exist/],
@@ -60,7 +62,7 @@ describe('qwen3-serve export flags', () => {
 
   it('shows help listing every flag', async () => {
     const { stdout } = await cli(['export', '--help']);
-    for (const flag of ['--preset', '--format', '--gguf-type', '--bits', '--block-size', '--io-precision', '--seed', '--out', '--checkpoint', '--hidden-size', '--num-hidden-layers', '--quiet']) {
+    for (const flag of ['--preset', '--format', '--gguf-type', '--bits', '--block-size', '--io-precision', '--kv-outputs', '--seed', '--out', '--checkpoint', '--hidden-size', '--num-hidden-layers', '--quiet']) {
       expect(stdout).toContain(flag);
     }
   });
@@ -71,16 +73,34 @@ describe('qwen3-serve export --io-precision', () => {
     const ioTypes = (dir: string) => {
       const graph = decodeModel(readFileSync(join(dir, 'model.onnx'))).graph!;
       const types = new Map([...graph.input!, ...graph.output!].map((v) => [v.name!, v.type!.tensorType!.elemType]));
-      return { ids: types.get('input_ids'), mask: types.get('attention_mask'), past: types.get('past_key_values.0.value'), present: types.get('present.0.key'), logits: types.get('logits') };
+      const kvOut = types.get('present.0.key') ?? types.get('new_key_values.0.key');
+      return { ids: types.get('input_ids'), mask: types.get('attention_mask'), past: types.get('past_key_values.0.value'), kvOut, logits: types.get('logits') };
     };
     const { INT32, INT64, FLOAT, FLOAT16 } = onnx.TensorProto.DataType;
     for (const [precision, expected] of [
-      ['fp16', { ids: INT32, mask: INT64, past: FLOAT16, present: FLOAT16, logits: FLOAT16 }],
-      ['fp32', { ids: INT64, mask: INT64, past: FLOAT, present: FLOAT, logits: FLOAT }],
+      ['fp16', { ids: INT32, mask: INT64, past: FLOAT16, kvOut: FLOAT16, logits: FLOAT16 }],
+      ['fp32', { ids: INT64, mask: INT64, past: FLOAT, kvOut: FLOAT, logits: FLOAT }],
     ] as const) {
       const dir = join(scratch, `io-${precision}`);
       await exportCommand().parseAsync(['--num-hidden-layers', '1', '--io-precision', precision, '--out', dir, '--quiet'], { from: 'user' });
       expect(ioTypes(dir)).toEqual(expected);
+    }
+  });
+});
+
+describe('qwen3-serve export --kv-outputs', () => {
+  const outputNames = (dir: string) => decodeModel(readFileSync(join(dir, 'model.onnx'))).graph!.output!.map((v) => v.name!);
+
+  it('fp32 defaults to the cache-reading graph (new_key_values outputs); present writes GroupQueryAttention in place; fp16 defaults to present', async () => {
+    for (const [flags, kvOutput] of [
+      [[], 'new_key_values.0.key'],
+      [['--kv-outputs', 'present'], 'present.0.key'],
+      [['--io-precision', 'fp16'], 'present.0.key'],
+    ] as const) {
+      const dir = join(scratch, `kv-${flags.join('-') || 'default'}`);
+      await exportCommand().parseAsync(['--num-hidden-layers', '1', ...flags, '--out', dir, '--quiet'], { from: 'user' });
+      expect(outputNames(dir)).toContain(kvOutput);
+      expect(readFileSync(join(dir, 'model.onnx')).includes('GroupQueryAttention')).toBe(kvOutput.startsWith('present'));
     }
   });
 });
