@@ -29,7 +29,7 @@ export interface LoadedModel {
 export async function loadModel(config: ServedModelConfig, batchSlots = 0): Promise<LoadedModel> {
   const manifest = readModelManifest(config.engine.modelDir);
   const [engineResult, tokenizerResult] = await Promise.allSettled([
-    EngineClient.start(config.engine, { maxWaiting: config.maxWaiting }),
+    EngineClient.start(config.engine, { maxWaiting: config.maxWaiting, reservedSlots: batchSlots }),
     loadTokenizer(config.engine.modelDir),
   ]);
   if (engineResult.status === 'rejected') throw engineResult.reason;

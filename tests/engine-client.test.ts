@@ -56,6 +56,18 @@ describe('EngineClient: the engine in a worker thread', () => {
     expect(client.inFlight).toBe(0);
   });
 
+  it('holds reserved admission places on top of maxWaiting (the batch executor\'s lines)', async () => {
+    const reserved = await EngineClient.start({ modelDir: tinyModelDir('int8'), device: 'cpu', maxSeqs: 2, maxModelLen: 128 }, { maxWaiting: 1, reservedSlots: 2 });
+    try {
+      // 2 rows + 1 waiting + 2 reserved: the sixth request is the first refused.
+      const streams = Array.from({ length: 5 }, (_, i) => reserved.submit(request(`r${i}`, [5, 6, 7], { maxTokens: 2 })));
+      expect(() => reserved.submit(request('overflow', [5]))).toThrow(expect.objectContaining({ status: 429, code: 'queue_full' }));
+      await Promise.all(streams.map(collect));
+    } finally {
+      await reserved.close();
+    }
+  });
+
   it('aborting mid-stream (signal or leaving the loop) frees the row', async () => {
     const controller = new AbortController();
     let seen = 0;

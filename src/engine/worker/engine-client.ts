@@ -17,6 +17,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export interface EngineClientOptions {
   /** Requests allowed to wait for a row beyond those running; more get 429. Default 4 * maxSeqs. */
   maxWaiting?: number;
+  /**
+   * Admission places held for an in-process client of known concurrency (the batch executor's
+   * lines in flight), added to maxWaiting so that its requests never take the room interactive
+   * ones have before a 429. Default 0.
+   */
+  reservedSlots?: number;
 }
 
 /**
@@ -37,7 +43,7 @@ export class EngineClient {
   private constructor(worker: Worker, info: EngineInfo, options: EngineClientOptions) {
     this.worker = worker;
     this.info = info;
-    this.capacity = info.maxSeqs + (options.maxWaiting ?? 4 * info.maxSeqs);
+    this.capacity = info.maxSeqs + (options.maxWaiting ?? 4 * info.maxSeqs) + (options.reservedSlots ?? 0);
     worker.on('message', (message: FromWorker) => this.receive(message));
     worker.on('error', (err) => this.failAll(new ServeError('server_error', `engine worker crashed: ${err.message}`, { code: 'engine_error' })));
     worker.on('exit', () => {
