@@ -8,6 +8,7 @@ import { GpuMetrics } from './gpu/gpu-metrics.js';
 import type { GpuReading } from './gpu/nvidia-smi-csv.js';
 import { NvidiaSmiPoller } from './gpu/nvidia-smi-poller.js';
 import { HttpMetrics } from './http-metrics.js';
+import { registerRuntimeInfo, type RuntimeInfo } from './runtime-info.js';
 import { MemoryMetrics, type EngineMemoryInfo, type MemoryUsageReader } from './memory-metrics.js';
 import type { MetricsLogger } from './metrics-logger.js';
 import type { RequestEnd } from './request-end.js';
@@ -18,7 +19,8 @@ import { VllmMetrics } from './vllm-metrics.js';
  * after each step; the metrics never call into the engine or its worker.
  */
 export interface ObservableEngine {
-  readonly info: EngineMemoryInfo & { maxLen: number };
+  /** `runtime` fields are absent from test fakes; then no info series is written. */
+  readonly info: EngineMemoryInfo & { maxLen: number } & Partial<RuntimeInfo>;
   onStep(listener: (report: StepReport) => void): void;
   onRequestEnd(listener: (event: RequestEnd) => void): void;
 }
@@ -88,6 +90,8 @@ export class ServerMetrics implements HttpObserver, MetricsRenderer {
     };
     this.engine = engineMetrics;
     this.memory.setEngineInfo(engine.info);
+    const { device, cpu, kvOutputs } = engine.info;
+    if (device && cpu && kvOutputs) registerRuntimeInfo(this.registry, this.modelName, { device, cpu, kvOutputs });
     engine.onStep((report) => this.observeStep(report));
     engine.onRequestEnd((event) => engineMetrics.vllm.observeRequestEnd(event));
   }

@@ -139,7 +139,17 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
       batches?.start(app);
       const info = loaded.engine.info;
       logger.info(
-        { model: loaded.served.name, device: info.device, maxSeqs: info.maxSeqs, contextLimit: info.contextLimit, loadSeconds: Number(info.loadSeconds.toFixed(2)) },
+        {
+          model: loaded.served.name,
+          device: info.device,
+          maxSeqs: info.maxSeqs,
+          contextLimit: info.contextLimit,
+          loadSeconds: Number(info.loadSeconds.toFixed(2)),
+          // What decides the speed paths: onnxruntime picks its CPU kernels from the ISA, and the
+          // graph's KV outputs decide whether a step reads the cache in place or copies it.
+          cpu: `${info.cpu.model}, ${info.cpu.cores} cores, ${info.cpu.isa} (${info.cpu.simdFlags.join(' ') || 'no SIMD flags'})`,
+          kvOutputs: info.kvOutputs,
+        },
         'model loaded; ready',
       );
     },

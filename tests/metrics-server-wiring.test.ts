@@ -31,4 +31,21 @@ describe('startServer: default metrics', () => {
     expect(sampleValue(samples, 'qwen3_serve_kv_cache_allocated_bytes', model)).toBe(server.engine!.info.kvReservedBytes);
     expect(sampleValue(samples, 'qwen3_serve_process_resident_memory_bytes', model)).toBeGreaterThan(server.engine!.info.weightBytes);
   });
+
+  it('/metrics says which speed paths run: the CPU detected at start and the graph\'s KV outputs', async () => {
+    const samples = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
+    const { cpu } = server.engine!.info;
+    expect(cpu.cores).toBeGreaterThan(0);
+    expect(['amx', 'avx512-vnni', 'avx512', 'avx2', 'baseline']).toContain(cpu.isa);
+    const labels = {
+      model_name: 'wired',
+      device: 'cpu',
+      cpu_model: cpu.model,
+      isa: cpu.isa,
+      simd_flags: cpu.simdFlags.join(' '),
+      cores: String(cpu.cores),
+      kv_outputs: 'new-positions',
+    };
+    expect(sampleValue(samples, 'qwen3_serve_runtime_info', labels)).toBe(1);
+  });
 });

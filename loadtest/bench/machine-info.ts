@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { detectCpu } from '../../src/model/runner/cpu-features.js';
 
 /** The machine a benchmark ran on, as BENCHMARKS.md records it. */
 export interface MachineInfo {
@@ -18,28 +19,17 @@ export interface MachineInfo {
   loadAverage: number[];
 }
 
-const INTERESTING_FLAGS = /^(avx2|fma|avx512f|avx512bw|avx512vl|avx512_vnni|avx_vnni|avx512_bf16|avx512_fp16|amx_tile|amx_int8|amx_bf16)$/;
-
 export function describeMachine(): MachineInfo {
   return {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
-    simdFlags: cpuFlags().filter((flag) => INTERESTING_FLAGS.test(flag)),
+    simdFlags: detectCpu().simdFlags,
     l3Cache: readL3Size(),
     memoryBytes: totalmem(),
     node: process.version,
     onnxruntime: packageVersion('onnxruntime-node'),
     loadAverage: loadavg(),
   };
-}
-
-function cpuFlags(): string[] {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
-    return line ? line.slice(line.indexOf(':') + 1).trim().split(/\s+/) : [];
-  } catch {
-    return [];
-  }
 }
 
 function readL3Size(): string | undefined {

@@ -1,3 +1,4 @@
+import type { CpuFeatures } from '../model/runner/cpu-features.js';
 import type { Device } from '../model/runner/open-session.js';
 
 /** What the engine reports once its model is loaded. */
@@ -20,4 +21,11 @@ export interface EngineInfo {
   eosTokenIds: number[];
   hasTokenizer: boolean;
   loadSeconds: number;
+  /** The CPU onnxruntime picks its kernels for. */
+  cpu: CpuFeatures;
+  /**
+   * How the graph returns KV: 'new-positions' (it reads the cache as an input; the runner stores
+   * the step's positions) or 'present' (GroupQueryAttention appends in place, builder exports).
+   */
+  kvOutputs: 'present' | 'new-positions';
 }

@@ -3,6 +3,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ServeError } from '../errors.js';
 import { readModelManifest } from '../model/model-manifest.js';
+import { detectCpu } from '../model/runner/cpu-features.js';
 import { OnnxRunner } from '../model/runner/onnx-runner.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
 import { DEFAULT_DEVICE, DEFAULT_MAX_SEQS, type EngineConfig } from './engine-config.js';
@@ -67,6 +68,8 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
       eosTokenIds: manifest.eosTokenIds,
       hasTokenizer: tokenizer !== null,
       loadSeconds: (performance.now() - started) / 1000,
+      cpu: detectCpu(),
+      kvOutputs: runner.kvOutputs,
     };
     return { core, info };
   } catch (err) {

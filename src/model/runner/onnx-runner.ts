@@ -40,6 +40,11 @@ export class OnnxRunner implements ModelRunner {
     };
   }
 
+  /** How the graph returns KV (see SessionIO.kvOutputs); the server logs and exports it. */
+  get kvOutputs(): SessionIO['kvOutputs'] {
+    return this.io.kvOutputs;
+  }
+
   static async open(config: OnnxRunnerConfig): Promise<OnnxRunner> {
     const session = await openSession(config.onnxPath, config);
     try {

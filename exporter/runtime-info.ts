@@ -1,0 +1,35 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { CpuFeatures } from '../src/model/runner/cpu-features.js';
+
+/** What the engine reports about the paths it runs, for the info series. */
+export interface RuntimeInfo {
+  device: string;
+  cpu: CpuFeatures;
+  kvOutputs: string;
+}
+
+/**
+ * `qwen3_serve_runtime_info`: always 1, its labels say which speed paths this process runs (the
+ * CPU's instruction set, which selects onnxruntime's kernels, and how the graph returns KV), so a
+ * dashboard can tell an AVX2 replica from an AMX one, or a builder export from a cache-reading one.
+ */
+export function registerRuntimeInfo(registry: Registry, modelName: string, info: RuntimeInfo): void {
+  const gauge = new Gauge({
+    name: 'qwen3_serve_runtime_info',
+    help: 'Speed paths of this process (value 1): device, CPU model and ISA (avx2, avx512, avx512-vnni, amx), SIMD flags, cores, KV outputs of the graph.',
+    labelNames: ['model_name', 'device', 'cpu_model', 'isa', 'simd_flags', 'cores', 'kv_outputs'],
+    registers: [registry],
+  });
+  gauge.set(
+    {
+      model_name: modelName,
+      device: info.device,
+      cpu_model: info.cpu.model,
+      isa: info.cpu.isa,
+      simd_flags: info.cpu.simdFlags.join(' '),
+      cores: String(info.cpu.cores),
+      kv_outputs: info.kvOutputs,
+    },
+    1,
+  );
+}
