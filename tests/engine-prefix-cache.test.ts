@@ -63,12 +63,14 @@ describe.each(['fp32', 'int8'] as const)('prefix caching in EngineCore on the ti
   });
 
   it.runIf(format === 'fp32')('chats under KV pressure (preemptions, evictions) give the same tokens with prefix caching on and off', async () => {
+    // Each turn's prompts fit the 300-token budget together (the last turn's: 276 tokens), their
+    // answers do not (351): the running chats preempt each other as they grow.
     async function chats(prefixCaching: boolean) {
-      const core = newCore(prefixCaching, 200);
+      const core = newCore(prefixCaching, 300);
       const driver = new EngineDriver(core);
       const histories = [tokens(30, 3), tokens(36, 4), tokens(24, 5)];
       for (let turn = 0; turn < 3; turn++) {
-        histories.forEach((history, c) => driver.add(request(`c${c}-t${turn}`, history, { maxTokens: 10 + 3 * c }, { ignoreEos: true })));
+        histories.forEach((history, c) => driver.add(request(`c${c}-t${turn}`, history, { maxTokens: 20 + 5 * c }, { ignoreEos: true })));
         await driver.runUntilIdle();
         histories.forEach((history, c) => history.push(...driver.results.get(`c${c}-t${turn}`)!.tokens[0], ...tokens(6, 10 + turn)));
       }
@@ -79,8 +81,9 @@ describe.each(['fp32', 'int8'] as const)('prefix caching in EngineCore on the ti
     for (const [id, result] of off.results) expect(on.results.get(id)!.tokens, id).toEqual(result.tokens);
     const stats = on.core.scheduler.stats();
     expect(stats.prefixHitTokensTotal).toBeGreaterThan(0);
-    expect(stats.preemptionsTotal + off.core.scheduler.stats().preemptionsTotal).toBeGreaterThan(0);
+    expect(stats.preemptionsTotal).toBeGreaterThan(0);
+    expect(off.core.scheduler.stats().preemptionsTotal).toBeGreaterThan(0);
     expect(on.core.rowsCached).toBe(stats.numCachedPrefixes);
-    expect(stats.kvTokensCached).toBeLessThanOrEqual(200);
+    expect(stats.kvTokensCached).toBeLessThanOrEqual(300);
   });
 });
