@@ -23,9 +23,11 @@ describe('the multi-turn chat benchmark on the tiny model', () => {
       if (i === 0) continue;
       const previous = turns[i - 1];
       expect(turn.promptTokens).toBeGreaterThan(previous.promptTokens);
-      // The earlier prompt up to its answer is reused; only its generation prompt's empty
-      // thinking block (4 tokens), which the template leaves out of earlier turns, differs.
-      expect(turn.cachedTokens).toBeGreaterThanOrEqual(previous.promptTokens - 4);
+      // The earlier prompt up to its answer is reused. What differs: its generation prompt's
+      // empty thinking block (4 tokens), which the template leaves out of earlier turns, and the
+      // newline before the answer, which may merge with the answer's first characters when the
+      // history is tokenized again.
+      expect(turn.cachedTokens).toBeGreaterThanOrEqual(previous.promptTokens - 6);
       expect(turn.cachedTokens).toBeLessThan(turn.promptTokens);
     }
   });
