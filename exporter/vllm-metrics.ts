@@ -40,6 +40,8 @@ export class VllmMetrics {
   private readonly promptTokens: Counter<string>;
   private readonly generationTokens: Counter<string>;
   private readonly preemptions: Counter<string>;
+  private readonly prefixCacheQueries: Counter<string>;
+  private readonly prefixCacheHits: Counter<string>;
   private readonly requestSuccess: Counter<string>;
   private readonly iterationTokens: Histogram<string>;
   private readonly timeToFirstToken: Histogram<string>;
@@ -68,6 +70,10 @@ export class VllmMetrics {
     this.promptTokens = counter('vllm:prompt_tokens_total', 'Number of prefill tokens processed.');
     this.generationTokens = counter('vllm:generation_tokens_total', 'Number of generation tokens processed.');
     this.preemptions = counter('vllm:num_preemptions_total', 'Cumulative number of preemption from the engine.');
+    // vLLM declares these as vllm:prefix_cache_queries / _hits; its client library exposes
+    // counters with the _total suffix, which prom-client takes as part of the name.
+    this.prefixCacheQueries = counter('vllm:prefix_cache_queries_total', 'Prefix cache queries, in terms of number of queried tokens.');
+    this.prefixCacheHits = counter('vllm:prefix_cache_hits_total', 'Prefix cache hits, in terms of number of cached tokens.');
     this.requestSuccess = new Counter({
       name: 'vllm:request_success_total',
       help: 'Count of successfully processed requests.',
@@ -87,7 +93,7 @@ export class VllmMetrics {
 
     // Every series exists from the first scrape (at 0), so queries have data before traffic.
     for (const g of [this.running, this.waiting, this.kvCacheUsage]) g.set(this.labels, 0);
-    for (const c of [this.promptTokens, this.generationTokens, this.preemptions]) c.inc(this.labels, 0);
+    for (const c of [this.promptTokens, this.generationTokens, this.preemptions, this.prefixCacheQueries, this.prefixCacheHits]) c.inc(this.labels, 0);
     for (const reason of FINISH_REASONS) this.requestSuccess.inc({ ...this.labels, finished_reason: reason }, 0);
     for (const h of [
       this.iterationTokens,
@@ -113,11 +119,14 @@ export class VllmMetrics {
     // vLLM's usage is the share of KV blocks holding computed tokens; ours is the same share in
     // tokens of the KV budget the scheduler admits against.
     this.kvCacheUsage.set(this.labels, stats.kvTokenBudget > 0 ? stats.kvTokensInUse / stats.kvTokenBudget : 0);
-    // Prompt tokens are counted as they are computed (recomputation after a preemption included),
-    // so tokens/s panels follow the work the engine does step by step.
+    // Prompt tokens are counted as they are computed (recomputation after a preemption included,
+    // prefixes reused from the prefix cache not), so tokens/s panels follow the engine's work.
     this.promptTokens.inc(this.labels, report.prefillTokens);
     this.generationTokens.inc(this.labels, report.generatedTokens);
     this.preemptions.inc(this.labels, report.preemptions);
+    // As vLLM counts them: each admitted request's whole sequence queried, the reused part hit.
+    this.prefixCacheQueries.inc(this.labels, report.prefixCacheQueries);
+    this.prefixCacheHits.inc(this.labels, report.prefixCacheHits);
     const iterationTokens = report.prefillTokens + report.generatedTokens;
     if (iterationTokens > 0) this.iterationTokens.observe(this.labels, iterationTokens);
     for (const gapMs of report.interTokenLatenciesMs) this.interTokenLatency.observe(this.labels, gapMs / 1000);

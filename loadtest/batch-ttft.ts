@@ -62,7 +62,9 @@ interface Phase {
 
 async function main(): Promise<void> {
   const maxSeqs = Number(flags['max-seqs']);
-  const serveArgs = ['--model', flags.model!, '--max-seqs', String(maxSeqs)];
+  // Prefix caching off: the probes cycle through four prompts, and a probe found in the cache
+  // would skip its prefill, measuring the cache instead of the scheduling beside the batch.
+  const serveArgs = ['--model', flags.model!, '--max-seqs', String(maxSeqs), '--no-prefix-caching'];
   if (flags['batch-concurrency']) serveArgs.push('--batch-concurrency', flags['batch-concurrency']);
   if (flags['max-prefill-chunk']) serveArgs.push('--max-prefill-chunk', flags['max-prefill-chunk']);
   if (flags['batch-prefill-tokens']) serveArgs.push('--batch-prefill-tokens', flags['batch-prefill-tokens']);

@@ -38,6 +38,19 @@ export interface SchedulerTuning {
    * still be preempted for KV growth, which cannot livelock (see RequestQueue). Default 2.
    */
   readonly preemptionShield?: number;
+  /**
+   * Prefix caching: a request that finishes (stop or length) leaves its KV row behind as a cached
+   * prefix, and a later request whose sequence starts with the same tokens (a chat's next turn, a
+   * shared system prompt or instruction) takes that row over and computes only the rest, so a
+   * 10-turn chat does not prefill its whole history again at every turn. Cached rows never hold
+   * work back: they are evicted, oldest first, as soon as running or admitted requests need their
+   * row or their KV tokens. The cost while they wait: the KV pool's rows stay as wide as the
+   * longest row it holds, cached ones included, and every forward pass reads that width. A reused
+   * prefix is summed in another order than a cold prefill (cached then new positions), so logits
+   * may differ in the last bits (more on int8/int4 weights; see tests/model-kv-cache.test.ts).
+   * Default true; `serve --no-prefix-caching` turns it off.
+   */
+  readonly prefixCaching?: boolean;
 }
 
 /** What the engine configures: the tunables and the sizes it derives. Only maxSeqs and maxLen are required. */
@@ -47,8 +60,8 @@ export interface SchedulerConfig extends SchedulerTuning {
   /** Positions per KV row. No request's prompt + generated tokens exceed it. */
   readonly maxLen: number;
   /**
-   * Most tokens held in KV over all running requests, from the configured memory budget.
-   * Default maxSeqs * maxLen (the rows themselves are the only limit).
+   * Most tokens held in KV over all running requests and cached prefixes, from the configured
+   * memory budget. Default maxSeqs * maxLen (the rows themselves are the only limit).
    */
   readonly kvTokenBudget?: number;
 }
@@ -63,6 +76,7 @@ export interface ResolvedSchedulerConfig {
   readonly maxBatchPrefillTokens: number;
   readonly priorityPreemption: boolean;
   readonly preemptionShield: number;
+  readonly prefixCaching: boolean;
   /**
    * The most tokens (prompt + generated) one request may reach: min(maxLen, kvTokenBudget).
    * Capping by the KV budget too means a request running alone always fits, which is what lets
@@ -82,6 +96,7 @@ export function resolveSchedulerConfig(config: SchedulerConfig): ResolvedSchedul
     maxBatchPrefillTokens: config.maxBatchPrefillTokens ?? Math.min(16, maxPrefillChunk),
     priorityPreemption: config.priorityPreemption ?? true,
     preemptionShield: config.preemptionShield ?? 2,
+    prefixCaching: config.prefixCaching ?? true,
   };
   for (const key of ['maxSeqs', 'maxLen', 'kvTokenBudget', 'maxNumBatchedTokens', 'maxPrefillChunk', 'maxBatchPrefillTokens'] as const) {
     requirePositiveInteger(key, resolved[key]);

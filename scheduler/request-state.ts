@@ -25,7 +25,10 @@ const LEGAL_TRANSITIONS: Readonly<Record<RequestStatus, readonly RequestStatus[]
   finished: [],
 };
 
-/** What a caller hands to `Scheduler.add()`. Token ids stay with the engine; only counts come here. */
+/**
+ * What a caller hands to `Scheduler.add()`. Scheduling works on counts; token ids are only read,
+ * when given, to match and cache prefixes (prefix caching).
+ */
 export interface NewRequest {
   /** Unique among requests the scheduler still knows (not yet reported as finished). */
   readonly id: string;
@@ -35,6 +38,13 @@ export interface NewRequest {
   readonly maxTokens: number;
   /** Default `Priority.interactive`. */
   readonly priority?: number;
+  /**
+   * The request's sequence as the caller holds it: the prompt, then each generated token appended
+   * before the update() of the step that sampled it. The scheduler reads it (never writes it) to
+   * find a cached prefix at admission and to cache the row's tokens when the request finishes.
+   * Without it the request takes no part in prefix caching.
+   */
+  readonly tokenIds?: readonly number[];
 }
 
 /** A read-only copy of a request's scheduler-side state, for the engine, logs and tests. */
@@ -80,6 +90,8 @@ export class RequestState {
     readonly arrival: number,
     readonly promptLength: number,
     readonly maxTokens: number,
+    /** NewRequest.tokenIds: the caller's live array, at least numTokens long after each update(). */
+    readonly tokenIds?: readonly number[],
   ) {}
 
   get numTokens(): number {

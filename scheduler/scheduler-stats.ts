@@ -22,6 +22,14 @@ export interface SchedulerStats {
    */
   readonly kvTokensReserved: number;
   readonly kvTokenBudget: number;
+  /** Finished requests' rows kept as cached prefixes (prefix caching); evicted as others need them. */
+  readonly numCachedPrefixes: number;
+  /** KV tokens those rows hold: reclaimable, so not part of kvTokensInUse. */
+  readonly kvTokensCached: number;
+  /** Tokens of admitted requests looked up in the prefix cache (vLLM's prefix cache queries). */
+  readonly prefixQueryTokensTotal: number;
+  /** The part of them found there and not computed again (vLLM's prefix cache hits). */
+  readonly prefixHitTokensTotal: number;
   readonly stepsTotal: number;
   readonly preemptionsTotal: number;
   /** The part of preemptionsTotal done to admit a higher-priority request. */

@@ -1,5 +1,6 @@
 import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerConfig } from './config.js';
 import { ContextLengthExceededError, SchedulerError } from './errors.js';
+import { PrefixCache } from './prefix-cache.js';
 import { RequestQueue } from './request-queue.js';
 import {
   Priority,
@@ -10,12 +11,13 @@ import {
   type RequestSnapshot,
 } from './request-state.js';
 import type { SchedulerStats } from './scheduler-stats.js';
-import type { FinishedRequest, SchedulerOutput, StepResults, UpdateResult } from './step-output.js';
+import type { FinishedRequest, RetainedPrefix, SchedulerOutput, StepResults, UpdateResult } from './step-output.js';
 import { StepPlan, type PlannedWork } from './step-plan.js';
 
 /**
  * Continuous-batching scheduler: decides, every step, which requests compute how many tokens.
- * Pure policy over token counts; it never sees token ids or tensors.
+ * Pure policy over token counts; it never sees tensors, and reads token ids only to match and
+ * cache prefixes (rule 5).
  *
  * The engine drives it in a strict cycle, once per step:
  *   const output = scheduler.schedule();   // plain data, see SchedulerOutput for how to apply it
@@ -35,7 +37,9 @@ import { StepPlan, type PlannedWork } from './step-plan.js';
  *      only if a row is free and its whole sequence fits the KV budget beside the running ones,
  *      possibly by preempting strictly lower-priority running requests (`priorityPreemption`).
  *      Admission is strictly FCFS within the rank order: when the best waiting request cannot be
- *      admitted, none behind it is, so a long prompt cannot be starved by short ones.
+ *      admitted, none behind it is, so a long prompt cannot be starved by short ones. An admitted
+ *      request whose sequence starts with a cached prefix takes that prefix's row over and
+ *      computes only the rest (see 5).
  *   4. Steps stay short for arrivals above batch priority (a step cannot be interrupted, and the
  *      runner executes a step's decode call and prefill chunks one after another anyway):
  *      - a step that prefills a prompt decodes only if a decode of that prompt's priority or
@@ -45,6 +49,11 @@ import { StepPlan, type PlannedWork } from './step-plan.js';
  *        and batch-prefill steps alternate (a step after one that held its decodes back admits
  *        no batch chunk), so the step an interactive arrival waits for is one of the two, not
  *        both. The total work is the same.
+ *   5. Prefix caching (`prefixCaching`): a request that finishes with 'stop' or 'length' leaves
+ *      its row and computed tokens behind as a cached prefix. Cached prefixes are invisible to
+ *      rules 1-3 (their rows count as free, their tokens as reclaimable), and at the end of every
+ *      schedule() the oldest are evicted until running requests and cached prefixes together fit
+ *      maxSeqs rows and the KV budget. So caching never delays or preempts any request.
  *
  * Progress: the best-ranked running request is never a KV-growth victim and always fits alone
  * (numTokens <= contextLimit <= kvTokenBudget), so it finishes; then the next one is best. So
@@ -61,11 +70,16 @@ export class Scheduler {
   private readonly waiting = new RequestQueue();
   /** Status running: each holds one KV row, so size <= maxSeqs. */
   private readonly running = new RequestQueue();
+  /** Prefixes left by finished requests; each holds one KV row. Empty with prefixCaching off. */
+  private readonly prefixCache = new PrefixCache();
   /** Finished since the previous schedule(); reported (and forgotten) by the next one. */
   private finishedSinceLastStep: FinishedRequest[] = [];
+  /** The part of finishedSinceLastStep whose rows became cached prefixes. */
+  private retainedSinceLastStep: RetainedPrefix[] = [];
   /**
-   * Sum of numTokens over running requests. Invariant after schedule(): <= kvTokenBudget. It
-   * bounds the tokens held in KV (computed + scheduled), which never exceed a request's numTokens.
+   * Sum of numTokens over running requests. Invariant after schedule(): this plus the cached
+   * prefixes' tokens <= kvTokenBudget. It bounds the tokens running requests hold in KV
+   * (computed + scheduled), which never exceed a request's numTokens.
    */
   private kvTokensReserved = 0;
   private nextArrival = 0;
@@ -75,6 +89,8 @@ export class Scheduler {
   private preemptionsTotal = 0;
   private priorityPreemptionsTotal = 0;
   private scheduledTokensTotal = 0;
+  private prefixQueryTokensTotal = 0;
+  private prefixHitTokensTotal = 0;
   private readonly finishedTotal: Record<FinishReason, number> = { stop: 0, length: 0, abort: 0, error: 0 };
   private lastStep = { numDecodeTokens: 0, numPrefillTokens: 0, numPrefillChunks: 0, numScheduledTokens: 0 };
   /** Whether the previous step held its decodes back for a prefill (rule 4). */
@@ -90,7 +106,7 @@ export class Scheduler {
    * duplicate id or bad counts; nothing is recorded then.
    */
   add(request: NewRequest): RequestSnapshot {
-    const { id, promptLength, maxTokens, priority = Priority.interactive } = request;
+    const { id, promptLength, maxTokens, priority = Priority.interactive, tokenIds } = request;
     if (this.requests.has(id)) throw new SchedulerError('invalid_request', `duplicate request id ${id}`);
     if (!Number.isInteger(promptLength) || promptLength < 1) {
       throw new SchedulerError('invalid_request', `promptLength must be a positive integer, got ${promptLength}`);
@@ -104,7 +120,7 @@ export class Scheduler {
     if (promptLength + 1 > this.config.contextLimit) {
       throw new ContextLengthExceededError(promptLength, this.config.contextLimit);
     }
-    const state = new RequestState(id, priority, this.nextArrival++, promptLength, maxTokens);
+    const state = new RequestState(id, priority, this.nextArrival++, promptLength, maxTokens, tokenIds);
     this.requests.set(id, state);
     this.waiting.insert(state);
     return state.snapshot();
@@ -148,14 +164,19 @@ export class Scheduler {
       (prefillPriority < Priority.interactive || decodePriority < prefillPriority);
     if (holdDecodes) plan.withdrawDecodes();
     this.lastStepHeldDecodes = holdDecodes;
+    this.evictCachedPrefixes(plan);
 
     const finished = this.finishedSinceLastStep;
+    const retained = this.retainedSinceLastStep;
     this.finishedSinceLastStep = [];
+    this.retainedSinceLastStep = [];
     for (const { id } of finished) this.requests.delete(id);
 
-    const output = plan.toOutput(step, finished);
+    const output = plan.toOutput(step, finished, retained);
     this.inFlight = { step, work: plan.work() };
     this.scheduledTokensTotal += output.numScheduledTokens;
+    this.prefixQueryTokensTotal += output.numPrefixQueryTokens;
+    this.prefixHitTokensTotal += output.numPrefixHitTokens;
     this.lastStep = {
       numDecodeTokens: output.numDecodeTokens,
       numPrefillTokens: output.numPrefillTokens,
@@ -229,6 +250,10 @@ export class Scheduler {
       kvTokensInUse,
       kvTokensReserved: this.kvTokensReserved,
       kvTokenBudget: this.config.kvTokenBudget,
+      numCachedPrefixes: this.prefixCache.size,
+      kvTokensCached: this.prefixCache.tokens,
+      prefixQueryTokensTotal: this.prefixQueryTokensTotal,
+      prefixHitTokensTotal: this.prefixHitTokensTotal,
       stepsTotal: this.stepsTotal,
       preemptionsTotal: this.preemptionsTotal,
       priorityPreemptionsTotal: this.priorityPreemptionsTotal,
@@ -334,6 +359,33 @@ export class Scheduler {
     this.running.insert(request);
     this.kvTokensReserved += request.numTokens;
     plan.recordAdmitted(request);
+    this.startFromCachedPrefix(request, plan);
+  }
+
+  /**
+   * Looks the admitted request's sequence up in the prefix cache; on a match it takes that row
+   * over with the matched tokens computed. At most numTokens - 1 tokens are reused: the last one
+   * is always computed, since its logits sample the next token.
+   */
+  private startFromCachedPrefix(request: RequestState, plan: StepPlan): void {
+    if (!this.config.prefixCaching || request.tokenIds === undefined) return;
+    const match = this.prefixCache.take(request.tokenIds, request.numTokens - 1);
+    if (match !== undefined) request.numComputedTokens = match.length;
+    plan.recordPrefixLookup(request, request.numTokens, match);
+  }
+
+  /**
+   * Evicts cached prefixes, oldest first, until running requests and cached prefixes together
+   * fit in maxSeqs rows and the KV budget (rule 5). Runs after admissions: cached rows and
+   * tokens were counted as free while admitting.
+   */
+  private evictCachedPrefixes(plan: StepPlan): void {
+    const { maxSeqs, kvTokenBudget } = this.config;
+    while (this.running.size + this.prefixCache.size > maxSeqs || this.kvTokensReserved + this.prefixCache.tokens > kvTokenBudget) {
+      const entry = this.prefixCache.evictOldest();
+      if (entry === undefined) return;
+      plan.recordEvicted(entry);
+    }
   }
 
   /** Takes the row and KV away; the request keeps its generated tokens and queues again. */
@@ -356,16 +408,33 @@ export class Scheduler {
     return undefined;
   }
 
-  /** Ends a request from any live state, releasing its row and KV tokens if it held them. */
+  /**
+   * Ends a request from any live state, releasing its row and KV tokens if it held them, or
+   * caching them as a prefix when it ended normally (stop or length).
+   */
   private finish(request: RequestState, reason: FinishReason): void {
     if (request.status === 'running') {
       this.running.remove(request);
       this.kvTokensReserved -= request.numTokens;
+      if (reason === 'stop' || reason === 'length') this.cachePrefix(request);
     } else {
       this.waiting.remove(request);
     }
     request.transition('finished', reason);
     this.finishedSinceLastStep.push({ id: request.id, reason });
     this.finishedTotal[reason] += 1;
+  }
+
+  /**
+   * Keeps a finishing request's row as a cached prefix of its computed tokens (those in the row;
+   * the token sampled last was never fed). Rows too short to be matched are released as usual.
+   * The row and at most its reserved tokens move from the request to the cache, so the rows and
+   * the KV budget stay within bounds.
+   */
+  private cachePrefix(request: RequestState): void {
+    if (!this.config.prefixCaching || request.tokenIds === undefined) return;
+    const length = request.numComputedTokens;
+    const entry = this.prefixCache.add(request.tokenIds.slice(0, length));
+    if (entry !== undefined) this.retainedSinceLastStep.push({ id: request.id, entry, length });
   }
 }

@@ -30,13 +30,38 @@ export interface FinishedRequest {
 }
 
 /**
+ * A finished request whose row is kept as a cached prefix instead of being released: positions
+ * [0, length) of the row hold its sequence's first `length` tokens, now cache entry `entry`.
+ */
+export interface RetainedPrefix {
+  readonly id: string;
+  readonly entry: number;
+  readonly length: number;
+}
+
+/**
+ * An admitted request that takes over the row of cache entry `entry`, whose first `length`
+ * positions hold the request's own first `length` tokens: they count as computed, so its first
+ * chunk starts at `length`. The positions after it are overwritten as the request computes.
+ */
+export interface PrefixReuse {
+  readonly id: string;
+  readonly entry: number;
+  readonly length: number;
+}
+
+/**
  * What one step runs, as plain data (safe to post between threads). The runner applies it in
  * this order:
- *   1. release the rows of `finished` (those holding one) and of `preempted`;
- *   2. give each id in `admitted` a row (it has a prefill chunk with start 0 in `prefill`);
- *   3. run `decode` as one batched call (if non-empty) and each `prefill` chunk as its own call.
+ *   1. the rows of `finished` requests listed in `retained` become those cache entries; release
+ *      the rows of the other `finished` (those holding one) and of `preempted`;
+ *   2. release the rows of the `evicted` cache entries;
+ *   3. give each id in `admitted` a row: its cache entry's row if it is in `reused` (its first
+ *      prefill chunk starts at that length), otherwise a free one (its first chunk starts at 0);
+ *   4. run `decode` as one batched call (if non-empty) and each `prefill` chunk as its own call.
  * A request appears at most once across `decode` and `prefill`, and never there if it is in
- * `finished` or `preempted`.
+ * `finished` or `preempted`. After step 3, rows held by running requests and cache entries
+ * together never exceed maxSeqs.
  */
 export interface SchedulerOutput {
   /** Increases by one per schedule(); update() checks it gets the output of this step. */
@@ -54,6 +79,22 @@ export interface SchedulerOutput {
   readonly preempted: readonly string[];
   /** Requests given a row in this step (new or readmitted after preemption). */
   readonly admitted: readonly string[];
+  /** The finished requests (all in `finished`) whose rows become cached prefixes. */
+  readonly retained: readonly RetainedPrefix[];
+  /**
+   * Cache entries dropped in this step to make room (rows or KV tokens) for running and admitted
+   * requests, oldest first. An entry retained in this very step may be among them.
+   */
+  readonly evicted: readonly number[];
+  /** The admitted requests (all in `admitted`) that start from a cached prefix. */
+  readonly reused: readonly PrefixReuse[];
+  /**
+   * Tokens looked up in the prefix cache: the whole sequence of each request admitted in this
+   * step while prefix caching is on (vLLM's prefix cache queries, in tokens).
+   */
+  readonly numPrefixQueryTokens: number;
+  /** Tokens found there: the sum of `reused` lengths (vLLM's prefix cache hits, in tokens). */
+  readonly numPrefixHitTokens: number;
   readonly decode: readonly DecodeEntry[];
   readonly prefill: readonly PrefillChunk[];
   readonly numDecodeTokens: number;

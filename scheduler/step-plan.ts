@@ -1,5 +1,6 @@
+import type { PrefixMatch } from './prefix-cache.js';
 import type { RequestState } from './request-state.js';
-import type { DecodeEntry, FinishedRequest, PrefillChunk, SchedulerOutput } from './step-output.js';
+import type { DecodeEntry, FinishedRequest, PrefillChunk, PrefixReuse, RetainedPrefix, SchedulerOutput } from './step-output.js';
 
 /** A scheduled piece of work: a request and how many tokens it computes this step. */
 export interface PlannedWork {
@@ -19,6 +20,9 @@ export class StepPlan {
   private readonly prefills = new Map<RequestState, PlannedWork>();
   private readonly preemptedIds: string[] = [];
   private readonly admittedIds: string[] = [];
+  private readonly reused: PrefixReuse[] = [];
+  private readonly evicted: number[] = [];
+  private prefixQueryTokens = 0;
   private tokensLeft: number;
 
   constructor(tokenBudget: number) {
@@ -63,6 +67,16 @@ export class StepPlan {
     this.admittedIds.push(request.id);
   }
 
+  /** Records an admitted request's prefix cache lookup of `queriedTokens` and what it found. */
+  recordPrefixLookup(request: RequestState, queriedTokens: number, match: PrefixMatch | undefined): void {
+    this.prefixQueryTokens += queriedTokens;
+    if (match !== undefined) this.reused.push({ id: request.id, ...match });
+  }
+
+  recordEvicted(entry: number): void {
+    this.evicted.push(entry);
+  }
+
   /** Records a preemption and withdraws whatever the request had planned, refunding its tokens. */
   recordPreempted(request: RequestState): void {
     this.preemptedIds.push(request.id);
@@ -79,7 +93,7 @@ export class StepPlan {
     return [...this.decodes.values(), ...this.prefills.values()];
   }
 
-  toOutput(step: number, finished: readonly FinishedRequest[]): SchedulerOutput {
+  toOutput(step: number, finished: readonly FinishedRequest[], retained: readonly RetainedPrefix[]): SchedulerOutput {
     const decode: DecodeEntry[] = [...this.decodes.values()].map((w) => ({ id: w.request.id, position: w.start }));
     const prefill: PrefillChunk[] = [...this.prefills.values()].map((w) => ({
       id: w.request.id,
@@ -93,6 +107,11 @@ export class StepPlan {
       finished,
       preempted: [...this.preemptedIds],
       admitted: [...this.admittedIds],
+      retained,
+      evicted: [...this.evicted],
+      reused: [...this.reused],
+      numPrefixQueryTokens: this.prefixQueryTokens,
+      numPrefixHitTokens: this.reused.reduce((sum, reuse) => sum + reuse.length, 0),
       decode,
       prefill,
       numDecodeTokens: decode.length,

@@ -43,7 +43,9 @@ describe('the OpenAI SDK against qwen3-serve', () => {
     expect(completion.choices[0].message.role).toBe('assistant');
     expect(completion.choices[0].message.content!.length).toBeGreaterThan(0);
     expect(completion.choices[0].finish_reason).toBe('length');
-    expect(completion.usage).toEqual({ prompt_tokens: await promptTokenCount(), completion_tokens: 12, total_tokens: (await promptTokenCount()) + 12 });
+    const promptTokens = await promptTokenCount();
+    // The server's first request: nothing can come from the prefix cache yet.
+    expect(completion.usage).toEqual({ prompt_tokens: promptTokens, completion_tokens: 12, total_tokens: promptTokens + 12, prompt_tokens_details: { cached_tokens: 0 } });
   });
 
   it('streams the same text as the whole answer, then the usage chunk', async () => {
@@ -71,6 +73,40 @@ describe('the OpenAI SDK against qwen3-serve', () => {
     expect(text).toBe(whole.choices[0].message.content);
     expect(finishReasons).toEqual(['length']);
     expect(usage).toEqual(whole.usage);
+  });
+
+  it("a chat's second turn reports the history it reused from the prefix cache as cached_tokens", async () => {
+    const turn1: OpenAI.ChatCompletionMessageParam[] = [
+      { role: 'system', content: 'You are a marine biologist who answers in one short sentence.' },
+      { role: 'user', content: 'Name one animal that lives in the deep sea, and say where it hunts.' },
+    ];
+    const first = await client.chat.completions.create({ model: 'int4', messages: turn1, max_tokens: 8, temperature: 0, ignore_eos: true } as ChatCompletionCreateParamsNonStreaming);
+    expect(first.usage!.prompt_tokens_details).toEqual({ cached_tokens: 0 });
+    const turn2: OpenAI.ChatCompletionMessageParam[] = [...turn1, { role: 'assistant', content: first.choices[0].message.content }, { role: 'user', content: 'And one more?' }];
+    const stream = await client.chat.completions.create({
+      model: 'int4',
+      messages: turn2,
+      max_tokens: 4,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+      ignore_eos: true,
+    } as ChatCompletionCreateParamsStreaming);
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      expect(validate('ChatCompletionChunk', chunk)).toEqual([]);
+      if (chunk.usage) usage = chunk.usage;
+    }
+    // At least turn 1's whole prompt is the start of turn 2's, so its KV is reused; the prompt's
+    // last token is always computed.
+    const cached = usage!.prompt_tokens_details!.cached_tokens!;
+    expect(cached).toBeGreaterThanOrEqual(first.usage!.prompt_tokens);
+    expect(cached).toBeLessThan(usage!.prompt_tokens);
+    // The server log line of the request says so too.
+    await expect.poll(() => server.logs.findLast((line) => line.route === '/v1/chat/completions')?.cachedPromptTokens).toBe(cached);
+    const whole = await client.chat.completions.create({ model: 'int4', messages: turn2, max_tokens: 4, temperature: 0, ignore_eos: true } as ChatCompletionCreateParamsNonStreaming);
+    expect(validate('ChatCompletion', whole)).toEqual([]);
+    expect(whole.usage!.prompt_tokens_details!.cached_tokens).toBeGreaterThan(0);
   });
 
   it('n=2 gives two independent choices; usage sums them', async () => {

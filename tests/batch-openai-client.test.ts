@@ -79,7 +79,8 @@ describe('the Batch API through the OpenAI SDK', () => {
       const request = lines.find((l) => l.custom_id === line.custom_id)!;
       const direct = (await (await server.post(request.url, request.body)).json()) as Record<string, unknown>;
       expect(generationContent(line.response!.body)).toEqual(generationContent(direct));
-      const lineUsage = line.response!.body.usage as { prompt_tokens: number; completion_tokens: number };
+      const lineUsage = line.response!.body.usage as { prompt_tokens: number; completion_tokens: number; prompt_tokens_details: { cached_tokens: number } };
+      expect(lineUsage.prompt_tokens_details.cached_tokens).toBeLessThan(lineUsage.prompt_tokens);
       usage = { input: usage.input + lineUsage.prompt_tokens, output: usage.output + lineUsage.completion_tokens };
     }
     const errorText = await fileText(client, batch.error_file_id);

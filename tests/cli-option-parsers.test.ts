@@ -10,6 +10,7 @@ import {
   parsePositiveIntList,
   parsePositiveNumber,
 } from '../src/cli-options/option-parsers.js';
+import { serveCommand } from '../src/commands/serve.js';
 
 /** The message a parser rejects `value` with; fails the test if it accepts it or throws anything else. */
 function rejection(parse: (value: string) => unknown, value: string): string {
@@ -105,5 +106,26 @@ describe('parseFlag', () => {
     expect(parseFlag('rows', '8', parsePositiveInt)).toBe(8);
     expect(() => parseFlag('rows', '0', parsePositiveInt)).toThrow('--rows: expected a positive integer, got "0"');
     expect(() => parseFlag('past', undefined, parseNonNegativeInt)).toThrow('--past: expected a non-negative integer, got undefined');
+  });
+});
+
+describe('serve --no-prefix-caching', () => {
+  /** The flags `serve` would run with, parsed without starting a server. */
+  function serveFlags(args: string[], env: Record<string, string> = {}): Record<string, unknown> {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      const command = serveCommand().action(() => {});
+      command.parse(args, { from: 'user' });
+      return command.opts();
+    } finally {
+      for (const key of Object.keys(env)) if (!(key in saved)) delete process.env[key];
+    }
+  }
+
+  it('is on unless the flag or its variable (set to anything) turns it off', () => {
+    expect(serveFlags([]).prefixCaching).toBe(true);
+    expect(serveFlags(['--no-prefix-caching']).prefixCaching).toBe(false);
+    expect(serveFlags([], { QWEN3_SERVE_NO_PREFIX_CACHING: '1' }).prefixCaching).toBe(false);
   });
 });

@@ -35,7 +35,7 @@ describe('EngineClient: the engine in a worker thread', () => {
     const done = events.at(-1);
     expect(done?.type).toBe('done');
     if (done?.type !== 'done') return;
-    expect(done.usage).toEqual({ promptTokens: 4, completionTokens: 5 });
+    expect(done.usage).toEqual({ promptTokens: 4, completionTokens: 5, cachedPromptTokens: 0 });
     expect(deltas.flatMap((d) => (d.type === 'delta' ? d.delta.tokenIds : []))).toHaveLength(5);
     expect(done.timings.firstToken).toBeGreaterThanOrEqual(done.timings.arrival);
     expect(reports.length).toBeGreaterThanOrEqual(5);

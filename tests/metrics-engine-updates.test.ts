@@ -23,6 +23,8 @@ function stepReport(overrides: Partial<StepReport> = {}, scheduler: Partial<Step
     interTokenLatenciesMs: [],
     timesToFirstTokenMs: [],
     preemptions: 0,
+    prefixCacheQueries: 0,
+    prefixCacheHits: 0,
     kvBytesInUse: 0,
     kvBytesBudget: 0,
     ...overrides,
@@ -35,6 +37,10 @@ function stepReport(overrides: Partial<StepReport> = {}, scheduler: Partial<Step
       kvTokensInUse: 0,
       kvTokensReserved: 0,
       kvTokenBudget: 1000,
+      numCachedPrefixes: 0,
+      kvTokensCached: 0,
+      prefixQueryTokensTotal: 0,
+      prefixHitTokensTotal: 0,
       stepsTotal: 0,
       preemptionsTotal: 0,
       priorityPreemptionsTotal: 0,
@@ -67,7 +73,7 @@ class FakeEngine implements ObservableEngine {
 
 let requestCount = 0;
 function done(timings: RequestTimings, promptTokens: number, completionTokens: number, finishReasons: FinishReason[]): RequestEnd {
-  return { type: 'done', requestId: `r${requestCount++}`, usage: { promptTokens, completionTokens }, timings, finishReasons };
+  return { type: 'done', requestId: `r${requestCount++}`, usage: { promptTokens, completionTokens, cachedPromptTokens: 0 }, timings, finishReasons };
 }
 
 async function scrape(metrics: ServerMetrics): Promise<ExposedSample[]> {
@@ -97,7 +103,7 @@ describe('ServerMetrics: vLLM metrics from step reports and request ends', () =>
     for (const gauge of ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc']) {
       expect(sampleValue(samples, gauge, VLLM)).toBe(0);
     }
-    for (const counter of ['vllm:prompt_tokens_total', 'vllm:generation_tokens_total', 'vllm:num_preemptions_total']) {
+    for (const counter of ['vllm:prompt_tokens_total', 'vllm:generation_tokens_total', 'vllm:num_preemptions_total', 'vllm:prefix_cache_queries_total', 'vllm:prefix_cache_hits_total']) {
       expect(sampleValue(samples, counter, VLLM)).toBe(0);
     }
     for (const reason of ['stop', 'length', 'abort', 'error']) {
@@ -177,6 +183,20 @@ describe('ServerMetrics: vLLM metrics from step reports and request ends', () =>
     expect(sampleValue(samples, 'qwen3_serve_kv_cache_used_bytes', MODEL)).toBe(0);
     expect(sampleValue(samples, 'qwen3_serve_kv_cache_allocated_bytes', MODEL)).toBe(4_194_304);
     expect(sampleValue(samples, 'qwen3_serve_model_weight_bytes', MODEL)).toBe(123_456_789);
+    metrics.close();
+  });
+
+  it("step reports count prefix cache queries and hits in tokens, as vLLM's counters do", async () => {
+    const { metrics, engine } = withEngine();
+    // A first turn finds nothing; its follow-up reuses 47 of its 68 prompt tokens.
+    engine.step(stepReport({ prefillChunks: 1, prefillTokens: 40, prefixCacheQueries: 40, prefixCacheHits: 0 }));
+    engine.step(stepReport({ prefillChunks: 1, prefillTokens: 21, prefixCacheQueries: 68, prefixCacheHits: 47 }));
+    engine.step(stepReport());
+    const samples = await scrape(metrics);
+    expect(sampleValue(samples, 'vllm:prefix_cache_queries_total', VLLM)).toBe(108);
+    expect(sampleValue(samples, 'vllm:prefix_cache_hits_total', VLLM)).toBe(47);
+    // Only computed prompt tokens count as prompt tokens processed.
+    expect(sampleValue(samples, 'vllm:prompt_tokens_total', VLLM)).toBe(61);
     metrics.close();
   });
 

@@ -48,4 +48,21 @@ describe('startServer: default metrics', () => {
     };
     expect(sampleValue(samples, 'qwen3_serve_runtime_info', labels)).toBe(1);
   });
+
+  it("counts prefix cache queries and hits in tokens: a prompt that extends an earlier one hits", async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const vllm = { model_name: 'wired', engine: '0' };
+    const before = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
+    const queriesBefore = sampleValue(before, 'vllm:prefix_cache_queries_total', vllm);
+    const hitsBefore = sampleValue(before, 'vllm:prefix_cache_hits_total', vllm);
+    const prompt = Array.from({ length: 30 }, (_, i) => 2000 + i * 3);
+    const first = await client.completions.create({ model: 'wired', prompt, max_tokens: 4, temperature: 0 });
+    const second = await client.completions.create({ model: 'wired', prompt: [...prompt, 11, 12, 13], max_tokens: 4, temperature: 0 });
+    const cached = second.usage!.prompt_tokens_details!.cached_tokens!;
+    expect(first.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
+    expect(cached).toBeGreaterThanOrEqual(30);
+    const samples = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
+    expect(sampleValue(samples, 'vllm:prefix_cache_queries_total', vllm) - queriesBefore).toBe(30 + 33);
+    expect(sampleValue(samples, 'vllm:prefix_cache_hits_total', vllm) - hitsBefore).toBe(cached);
+  });
 });

@@ -10,6 +10,8 @@ import { Scheduler, type FinishReason, type SchedulerConfig, type SchedulerOutpu
 export class FakeRunner {
   /** The tokens in each request's KV row, by request id. */
   readonly rows = new Map<string, number[]>();
+  /** The tokens in each cached prefix's row, by cache entry. */
+  readonly cached = new Map<number, number[]>();
   decodeCalls = 0;
   prefillCalls = 0;
 
@@ -18,16 +20,45 @@ export class FakeRunner {
     private readonly maxLen: number,
   ) {}
 
-  /** Releases and allocates rows as the output says (steps 1-2 of SchedulerOutput's contract). */
-  applyRowChanges(output: SchedulerOutput): void {
-    for (const { id } of output.finished) this.rows.delete(id);
+  /**
+   * Releases, caches and allocates rows as the output says (steps 1-3 of SchedulerOutput's
+   * contract). A reused prefix must hold exactly the admitted sequence's first tokens.
+   */
+  applyRowChanges(output: SchedulerOutput, sequences: ReadonlyMap<string, number[]>): void {
+    const retained = new Map(output.retained.map((r) => [r.id, r]));
+    for (const { id } of output.finished) {
+      const prefix = retained.get(id);
+      const row = this.rows.get(id);
+      if (prefix !== undefined) {
+        if (row === undefined || row.length !== prefix.length) throw new Error(`${id} cached as ${prefix.length} tokens but its row holds ${row?.length}`);
+        this.cached.set(prefix.entry, row);
+      }
+      this.rows.delete(id);
+    }
     for (const id of output.preempted) {
       if (!this.rows.delete(id)) throw new Error(`preempted ${id} held no row`);
     }
+    for (const entry of output.evicted) {
+      if (!this.cached.delete(entry)) throw new Error(`evicted prefix ${entry} held no row`);
+    }
+    const reused = new Map(output.reused.map((r) => [r.id, r]));
     for (const id of output.admitted) {
       if (this.rows.has(id)) throw new Error(`admitted ${id} already holds a row`);
-      if (this.rows.size >= this.maxSeqs) throw new Error(`no free row for ${id}`);
-      this.rows.set(id, []);
+      if (this.rows.size + this.cached.size >= this.maxSeqs && !reused.has(id)) throw new Error(`no free row for ${id}`);
+      const prefix = reused.get(id);
+      if (prefix === undefined) {
+        this.rows.set(id, []);
+        continue;
+      }
+      const row = this.cached.get(prefix.entry);
+      if (row === undefined) throw new Error(`${id} reuses prefix ${prefix.entry}, which holds no row`);
+      const sequence = sequences.get(id)!;
+      if (prefix.length >= sequence.length || row.slice(0, prefix.length).some((token, i) => token !== sequence[i])) {
+        throw new Error(`${id} reuses ${prefix.length} tokens of prefix ${prefix.entry}, which are not its own first tokens`);
+      }
+      this.cached.delete(prefix.entry);
+      // The positions after the prefix are overwritten as the request computes.
+      this.rows.set(id, row.slice(0, prefix.length));
     }
   }
 
@@ -64,9 +95,10 @@ export class FakeRunner {
     return sampled;
   }
 
+  /** KV positions held by running requests and cached prefixes. */
   kvTokensHeld(): number {
     let total = 0;
-    for (const row of this.rows.values()) total += row.length;
+    for (const row of [...this.rows.values(), ...this.cached.values()]) total += row.length;
     return total;
   }
 
@@ -91,6 +123,11 @@ export function sampleFromKv(row: readonly number[]): number {
 
 export interface SubmitOptions {
   promptLength: number;
+  /**
+   * The prompt's tokens (promptLength of them), e.g. an earlier request's whole sequence plus a
+   * new turn; by default derived from the id, so no two requests share a prefix.
+   */
+  prompt?: number[];
   maxTokens: number;
   priority?: number;
   /** Report 'stop' once this many tokens were generated. */
@@ -121,10 +158,14 @@ export class FakeEngine {
     this.runner = new FakeRunner(maxSeqs, maxLen);
   }
 
-  /** Adds a request whose prompt tokens are derived from its id. */
+  /**
+   * Adds a request whose prompt is `options.prompt` or derived from its id. The scheduler gets
+   * the live sequence, which step() extends with each sampled token (as the engine does).
+   */
   submit(id: string, options: SubmitOptions): void {
-    this.scheduler.add({ id, promptLength: options.promptLength, maxTokens: options.maxTokens, priority: options.priority });
-    const prompt = Array.from({ length: options.promptLength }, (_, i) => 1000 + ((hashId(id) + i * 7919) % 50_000));
+    const prompt = options.prompt?.slice() ?? Array.from({ length: options.promptLength }, (_, i) => 1000 + ((hashId(id) + i * 7919) % 50_000));
+    if (prompt.length !== options.promptLength) throw new Error(`${id}: prompt of ${prompt.length} tokens, promptLength ${options.promptLength}`);
+    this.scheduler.add({ id, promptLength: options.promptLength, maxTokens: options.maxTokens, priority: options.priority, tokenIds: prompt });
     this.sequences.set(id, prompt);
     this.options.set(id, options);
     this.expected.set(id, generateAlone(prompt, options, this.scheduler.config.contextLimit));
@@ -147,10 +188,15 @@ export class FakeEngine {
       this.sequences.delete(id);
       this.options.delete(id);
     }
-    runner.applyRowChanges(output);
+    runner.applyRowChanges(output, this.sequences);
     // Plain checks rather than expect(): this runs thousands of times per soak test.
-    const { numRunning } = scheduler.stats();
+    const { numRunning, numCachedPrefixes, kvTokensCached } = scheduler.stats();
     if (runner.rows.size !== numRunning) throw new Error(`runner holds ${runner.rows.size} rows, scheduler runs ${numRunning}`);
+    if (runner.cached.size !== numCachedPrefixes) throw new Error(`runner caches ${runner.cached.size} rows, scheduler ${numCachedPrefixes}`);
+    if (runner.rows.size + runner.cached.size > scheduler.config.maxSeqs) throw new Error(`step ${output.step} holds more rows than maxSeqs`);
+    let cachedTokens = 0;
+    for (const row of runner.cached.values()) cachedTokens += row.length;
+    if (cachedTokens !== kvTokensCached) throw new Error(`runner caches ${cachedTokens} tokens, scheduler ${kvTokensCached}`);
     if (output.numScheduledTokens > maxNumBatchedTokens) throw new Error(`step ${output.step} over the token budget`);
 
     const sampled = runner.execute(output, this.sequences);

@@ -84,8 +84,9 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
   const maxSeqs = Math.max(...options.concurrency);
   log(`starting the engine on ${options.modelDir} with ${maxSeqs} rows`);
   // The server's defaults apart from the rows: the default row length (min(context, 8192)) and
-  // KV budget, so the run pays whatever those cost per step.
-  const client = await EngineClient.start({ modelDir: options.modelDir, device: 'cpu', threads: options.threads, maxSeqs });
+  // KV budget, so the run pays whatever those cost per step. Prefix caching is off: every round
+  // sends the same prompts, whose prefill it would skip from the second round on.
+  const client = await EngineClient.start({ modelDir: options.modelDir, device: 'cpu', threads: options.threads, maxSeqs, scheduler: { prefixCaching: false } });
   // EngineClient's step listeners cannot be removed, so one listener feeds whichever phase runs.
   const steps: { sink: StepReport[] | null } = { sink: null };
   client.onStep((report) => steps.sink?.push(report));

@@ -24,6 +24,8 @@ interface ServeFlags {
   maxNumBatchedTokens?: number;
   maxPrefillChunk?: number;
   batchPrefillTokens?: number;
+  /** false with --no-prefix-caching. */
+  prefixCaching: boolean;
   maxBodyBytes: number;
   drainTimeout: number;
   requestTimeout: number;
@@ -62,6 +64,7 @@ export function serveCommand(): Command {
     .addOption(flag('--max-waiting <n>', 'requests allowed to wait beyond those running before 429 (default 4 x max-seqs)').argParser(parseNonNegativeInt))
     .addOption(flag('--max-num-batched-tokens <n>', 'tokens per engine step, decodes plus prefill chunks (default max-seqs + max-prefill-chunk)').argParser(parsePositiveInt))
     .addOption(flag('--max-prefill-chunk <n>', 'tokens per prefill chunk (default 128): longer chunks prefill faster, shorter ones keep running streams flowing').argParser(parsePositiveInt))
+    .addOption(flag('--no-prefix-caching', "don't keep finished requests' KV rows for later prompts that start with the same tokens (chat history, system prompt); every prompt is prefilled whole"))
     .addOption(flag('--max-body-bytes <bytes>', 'largest request body, e.g. 4MiB').argParser(parseByteSize).default(DEFAULT_MAX_BODY_BYTES))
     .addOption(flag('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may finish').argParser(parseNonNegativeNumber).default(DEFAULT_DRAIN_TIMEOUT_SECONDS))
     .addOption(
@@ -111,6 +114,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
         maxNumBatchedTokens: flags.maxNumBatchedTokens,
         maxPrefillChunk: flags.maxPrefillChunk,
         maxBatchPrefillTokens: flags.batchPrefillTokens,
+        prefixCaching: flags.prefixCaching,
       },
     },
     host: flags.host,

@@ -78,6 +78,11 @@ export class EngineCore {
     return this.rows.used;
   }
 
+  /** KV rows kept as cached prefixes; always the scheduler's count of them after a step. */
+  get rowsCached(): number {
+    return this.rows.cached;
+  }
+
   hasWork(): boolean {
     return this.pending.length > 0 || this.scheduler.hasWork();
   }
@@ -110,6 +115,8 @@ export class EngineCore {
           promptLength: sequence.promptLength,
           maxTokens: request.maxTokens,
           priority: request.priority === 'batch' ? Priority.batch : Priority.interactive,
+          // Read by the scheduler's prefix cache: advance() appends each token before update().
+          tokenIds: sequence.tokenIds,
         });
         added.push(sequence.id);
       }
@@ -205,16 +212,28 @@ export class EngineCore {
     }
   }
 
-  /** Releases rows of finished and preempted sequences and gives rows to admitted ones. */
+  /**
+   * Applies the schedule's row changes in SchedulerOutput's order: finished sequences' rows are
+   * released or kept as cached prefixes, preempted ones released, evicted prefixes released, then
+   * admitted sequences get a free row or take over the cached prefix they start from.
+   */
   private applyRowChanges(output: SchedulerOutput, now: number): void {
+    const retained = new Map(output.retained.map((r) => [r.id, r]));
     for (const { id } of output.finished) {
-      if (this.rows.has(id)) this.rows.release(id);
+      const prefix = retained.get(id);
+      if (prefix !== undefined) this.rows.retain(id, prefix.entry, prefix.length);
+      else if (this.rows.has(id)) this.rows.release(id);
       this.forget(id);
     }
     for (const id of output.preempted) this.rows.release(id);
+    for (const entry of output.evicted) this.rows.evict(entry);
+    const reused = new Map(output.reused.map((r) => [r.id, r]));
     for (const id of output.admitted) {
-      this.rows.admit(id);
-      this.entry(id).group.markScheduled(now);
+      const prefix = reused.get(id);
+      if (prefix !== undefined) this.rows.adopt(id, prefix.entry);
+      else this.rows.admit(id);
+      const { sequence, group } = this.entry(id);
+      group.recordAdmission(sequence, now, prefix?.length ?? 0);
     }
   }
 

@@ -64,6 +64,11 @@ export interface RequestUsage {
   promptTokens: number;
   /** Summed over choices. */
   completionTokens: number;
+  /**
+   * Prompt tokens whose KV came from the prefix cache instead of being computed (OpenAI's
+   * `prompt_tokens_details.cached_tokens`); at most promptTokens - 1.
+   */
+  cachedPromptTokens: number;
 }
 
 export type EngineEvent =

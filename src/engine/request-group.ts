@@ -13,6 +13,8 @@ export class RequestGroup {
   private readonly timings: { arrival: number; scheduled: number | null; firstToken: number | null };
   /** Time of each sequence's latest token, for inter-token latency. */
   private readonly lastTokenTime = new Map<string, number>();
+  /** Per sequence, the prompt tokens its first admission found in the prefix cache. */
+  private readonly cachedPromptTokens = new Map<string, number>();
 
   constructor(request: GenerationRequest, sequences: Sequence[]) {
     this.id = request.id;
@@ -26,8 +28,14 @@ export class RequestGroup {
     return this.finishReasons.every((r) => r !== null);
   }
 
-  markScheduled(now: number): void {
+  /**
+   * A sequence got a KV row at `now`, starting from `cachedTokens` tokens of a cached prefix.
+   * Only its first admission counts towards usage: whatever a readmission after preemption finds
+   * makes up for work the preemption threw away, not for prompt tokens the client sent.
+   */
+  recordAdmission(sequence: Sequence, now: number, cachedTokens: number): void {
     this.timings.scheduled ??= now;
+    if (!this.cachedPromptTokens.has(sequence.id)) this.cachedPromptTokens.set(sequence.id, Math.min(cachedTokens, this.promptTokens));
   }
 
   /**
@@ -55,10 +63,15 @@ export class RequestGroup {
     return this.finishReasons[sequence.choice] !== null;
   }
 
+  /**
+   * Usage over the choices. Cached prompt tokens are those of the choice that found the most in
+   * the prefix cache, like the prompt tokens, which are counted once for all choices.
+   */
   usage(): RequestUsage {
     return {
       promptTokens: this.promptTokens,
       completionTokens: this.sequences.reduce((sum, s) => sum + s.generatedCount, 0),
+      cachedPromptTokens: Math.max(0, ...this.cachedPromptTokens.values()),
     };
   }
 

@@ -61,6 +61,8 @@ export class StepRecorder {
       interTokenLatenciesMs: this.interTokenLatenciesMs,
       timesToFirstTokenMs: this.timesToFirstTokenMs,
       preemptions: output.preempted.length,
+      prefixCacheQueries: output.numPrefixQueryTokens,
+      prefixCacheHits: output.numPrefixHitTokens,
       scheduler: stats,
       kvBytesInUse: stats.kvTokensInUse * kvBytesPerToken,
       kvBytesBudget: stats.kvTokenBudget * kvBytesPerToken,

@@ -27,6 +27,13 @@ export interface StepReport {
   timesToFirstTokenMs: number[];
   /** Preemptions done by this step's schedule(). */
   preemptions: number;
+  /**
+   * Tokens of the requests admitted by this step's schedule() that were looked up in the prefix
+   * cache (their whole sequences; 0 with prefix caching off), and how many of them were found
+   * there: vLLM's prefix cache queries and hits.
+   */
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
   scheduler: SchedulerStats;
   /** KV bytes held by computed tokens, and the budget they are admitted against. */
   kvBytesInUse: number;

@@ -57,9 +57,14 @@ export async function fileText(client: OpenAI, fileId: string | null | undefined
 export const parseOutput = (text: string): OutputLine[] =>
   text === '' ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as OutputLine);
 
-/** What a generation body says, without the fields that differ per run (ids, timestamps). */
+/**
+ * What a generation body says, without the fields that differ per run: ids, timestamps, and the
+ * prompt tokens found in the prefix cache, which depend on what the server ran before.
+ */
 export function generationContent(body: Record<string, unknown> | undefined): unknown {
   if (!body) return undefined;
-  const { id: _id, created: _created, ...rest } = body;
-  return rest;
+  const { id: _id, created: _created, usage, ...rest } = body;
+  if (usage === undefined) return rest;
+  const { prompt_tokens_details: _cached, ...counts } = usage as Record<string, unknown>;
+  return { ...rest, usage: counts };
 }

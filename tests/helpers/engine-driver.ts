@@ -1,13 +1,17 @@
 import { DEFAULT_SAMPLING_PARAMS, type SamplingParams } from '../../src/engine/sampling/sampling-params.js';
 import type { EngineCore } from '../../src/engine/engine-core.js';
-import type { EngineEvent, FinishReason, GenerationRequest } from '../../src/engine/generation.js';
+import type { EngineEvent, FinishReason, GenerationRequest, RequestUsage } from '../../src/engine/generation.js';
 
 /** What one request produced, reassembled from its events. */
 export interface Collected {
   text: string[];
   tokens: number[][];
   finishReasons: (FinishReason | undefined)[];
+  /** Per choice, the chosen tokens' log-probabilities (when the request asked for them). */
+  logprobs: number[][];
   done: boolean;
+  /** From the request's `done` event. */
+  usage?: RequestUsage;
   error?: string;
 }
 
@@ -36,6 +40,7 @@ export class EngineDriver {
       text: Array.from({ length: req.n }, () => ''),
       tokens: Array.from({ length: req.n }, () => []),
       finishReasons: Array.from({ length: req.n }, () => undefined),
+      logprobs: Array.from({ length: req.n }, () => []),
       done: false,
     });
     this.core.add(req);
@@ -62,13 +67,15 @@ export class EngineDriver {
     if (!result) throw new Error(`event for unknown request ${event.requestId}`);
     if (result.done) throw new Error(`event after the end of request ${event.requestId}: ${JSON.stringify(event)}`);
     if (event.type === 'delta') {
-      const { choice, text, tokenIds, finishReason } = event.delta;
+      const { choice, text, tokenIds, finishReason, logprobs } = event.delta;
       if (result.finishReasons[choice] !== undefined) throw new Error(`delta after finish for ${event.requestId}#${choice}`);
       result.text[choice] += text;
       result.tokens[choice].push(...tokenIds);
       result.finishReasons[choice] = finishReason;
+      result.logprobs[choice].push(...(logprobs ?? []).map((l) => l.logprob));
     } else if (event.type === 'done') {
       result.done = true;
+      result.usage = event.usage;
     } else {
       result.done = true;
       result.error = event.error.message;

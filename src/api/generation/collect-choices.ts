@@ -66,6 +66,7 @@ export async function collectChoices(events: AsyncIterable<EngineEvent>, n: numb
     } else if (event.type === 'done') {
       exchange.promptTokens = event.usage.promptTokens;
       exchange.completionTokens = event.usage.completionTokens;
+      exchange.cachedPromptTokens = event.usage.cachedPromptTokens;
       return {
         usage: event.usage,
         choices: parts.map((part) => ({

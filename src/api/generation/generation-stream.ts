@@ -37,6 +37,7 @@ export async function* generationStream(
         if (piece !== null) yield piece;
       } else if (event.type === 'done') {
         exchange.completionTokens = event.usage.completionTokens;
+        exchange.cachedPromptTokens = event.usage.cachedPromptTokens;
         yield* framing.done(event);
         return;
       }

@@ -41,6 +41,7 @@ function report(options: ExchangeLogOptions, exchange: Exchange, method: string,
   const line: Record<string, unknown> = { requestId: exchange.id, method, route, status, durationMs: round(durationMs) };
   if (exchange.promptTokens !== null) line.promptTokens = exchange.promptTokens;
   if (exchange.completionTokens !== null) line.completionTokens = exchange.completionTokens;
+  if (exchange.cachedPromptTokens !== null) line.cachedPromptTokens = exchange.cachedPromptTokens;
   if (exchange.firstTokenAt !== null) line.ttftMs = round(exchange.firstTokenAt - exchange.startedAt);
   if (exchange.prompt !== null) line.prompt = exchange.prompt;
   if (exchange.output !== null) line.output = exchange.output;

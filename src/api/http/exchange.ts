@@ -16,6 +16,8 @@ export class Exchange {
   readonly startedAt = performance.now();
   promptTokens: number | null = null;
   completionTokens: number | null = null;
+  /** Prompt tokens served from the prefix cache, once the request is done. */
+  cachedPromptTokens: number | null = null;
   /** performance.now() when the first generated token reached this exchange. */
   firstTokenAt: number | null = null;
   /** Only filled when prompts are logged (--log-prompts). */

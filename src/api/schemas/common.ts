@@ -60,6 +60,12 @@ export const Usage = component(
     prompt_tokens: z.int().min(0),
     completion_tokens: z.int().min(0),
     total_tokens: z.int().min(0),
+    prompt_tokens_details: z.object({
+      cached_tokens: z.int().min(0).meta({
+        description:
+          "Prompt tokens whose keys and values came from the prefix cache (an earlier request's row that began with the same tokens) instead of being computed.",
+      }),
+    }),
   }),
   'Usage',
   'Exact token counts: prompt tokens, and generated tokens summed over choices.',
