@@ -146,6 +146,17 @@ export function buildDashboard(): Dashboard {
         { expr: `sum(${rate('vllm:num_preemptions_total')})`, legend: 'preemptions/s' },
       ]),
     )
+    .withPanel(
+      timeseries(
+        'Prefix cache',
+        'Prompt tokens looked up in the prefix cache per second, and those found there (not computed again): their ratio is the hit rate.',
+        'suffix: tok/s',
+        [
+          { expr: `sum(${rate('vllm:prefix_cache_queries_total')})`, legend: 'queried' },
+          { expr: `sum(${rate('vllm:prefix_cache_hits_total')})`, legend: 'hit' },
+        ],
+      ),
+    )
     .withRow(row('Engine'))
     .withPanel(
       timeseries('Batch size', 'Sequences per engine step (decode rows plus prefill chunks).', 'short', [
