@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { Qwen3Shape } from '../src/convert/shape.js';
+import { withNewPositions } from './helpers/models.js';
 
 /**
  * One sequence run through an exported decoder with onnxruntime-node directly (batch 1): each
@@ -42,7 +43,10 @@ export class OnnxDecoderSequence {
     this.past = this.past.map((past, layer) =>
       this.session.outputNames.includes('present.0.key')
         ? { key: out[`present.${layer}.key`], value: out[`present.${layer}.value`] }
-        : { key: appendPositions(past.key, out[`new_key_values.${layer}.key`]), value: appendPositions(past.value, out[`new_key_values.${layer}.value`]) },
+        : {
+            key: withNewPositions(past.key, out[`new_key_values.${layer}.key`], [this.filled], total),
+            value: withNewPositions(past.value, out[`new_key_values.${layer}.value`], [this.filled], total),
+          },
     );
     const presentDims = this.past[0].key.dims;
     if (presentDims[2] !== total) throw new Error(`present holds ${presentDims[2]} positions, expected ${total}`);
@@ -53,19 +57,6 @@ export class OnnxDecoderSequence {
     }
     return logits.data as Float32Array;
   }
-}
-
-/** [1, kvHeads, P, headDim] followed by [1, kvHeads, S, headDim] along positions. */
-function appendPositions(past: ort.Tensor, added: ort.Tensor): ort.Tensor {
-  const [, heads, pastLength, headDim] = past.dims;
-  const addedLength = added.dims[2];
-  const total = pastLength + addedLength;
-  const out = new Float32Array(heads * total * headDim);
-  for (let h = 0; h < heads; h++) {
-    out.set((past.data as Float32Array).subarray(h * pastLength * headDim, (h + 1) * pastLength * headDim), h * total * headDim);
-    out.set((added.data as Float32Array).subarray(h * addedLength * headDim, (h + 1) * addedLength * headDim), (h * total + pastLength) * headDim);
-  }
-  return new ort.Tensor('float32', out, [1, heads, total, headDim]);
 }
 
 /** A single-threaded session: test files run two at a time on two cores. */

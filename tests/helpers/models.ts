@@ -78,7 +78,7 @@ export async function runDecoder(
  * past [B, kvHeads, P, headDim] widened to max(P, total) positions, with added [B, kvHeads, S,
  * headDim] written after each row's pastLengths[b] positions: GQA's present, built by hand.
  */
-function withNewPositions(past: ort.Tensor, added: ort.Tensor, pastLengths: number[], total: number): ort.Tensor {
+export function withNewPositions(past: ort.Tensor, added: ort.Tensor, pastLengths: number[], total: number): ort.Tensor {
   const [batch, heads, pastWidth, headDim] = past.dims;
   const addedLength = added.dims[2];
   const width = Math.max(pastWidth, total);

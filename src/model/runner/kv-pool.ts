@@ -42,8 +42,9 @@ function stepsFor(positions: number, maxLen: number): number {
  * Why `capacity` follows the longest live sequence instead of being maxLen: every forward pass
  * reads its whole KV view, [rows, kvHeads, capacity, headDim] per layer and kind, and with
  * `present` outputs onnxruntime-node 1.30 also copies it into a new JavaScript buffer after each
- * run (it copies every fetched output, pre-allocated ones included). With capacity = maxLen (8192 by default) one decode row cost 2.4 GB of copying
- * per step for Qwen3-4B and eight rows ran the machine out of memory. Capacity is instead a
+ * run (it copies every fetched output, pre-allocated ones included). With capacity = maxLen (8192
+ * by default) one decode row cost 2.4 GB of copying per step for Qwen3-4B and eight rows ran the
+ * machine out of memory. Capacity is instead a
  * multiple of 64 positions just above the longest sequence a live row holds: it grows by at least
  * an eighth (so a long sequence relays out the pool a logarithmic number of times plus once per
  * 64 positions at most), and shrinks when the longest live row falls a quarter below it (a long

@@ -86,14 +86,16 @@ export function describeSession(
     outputKey: (l) => `${outputPrefix}.${l}.key`,
     outputValue: (l) => `${outputPrefix}.${l}.value`,
   };
+  // Every layer's cache inputs and KV outputs share one element type: the pool holds one.
+  const kvValues = (l: number) => [
+    ['input', inputs, io.pastKey(l)],
+    ['input', inputs, io.pastValue(l)],
+    ['output', outputs, io.outputKey(l)],
+    ['output', outputs, io.outputValue(l)],
+  ] as const;
   for (let l = 0; l < numLayers; l++) {
-    for (const name of [io.pastKey(l), io.pastValue(l)]) {
-      if (tensorMeta(inputs.get(name), `input ${name}`).type !== key0.type) {
-        throw new UnsupportedGraphError(`${name} differs in dtype from past_key_values.0.key`);
-      }
-    }
-    for (const name of [io.outputKey(l), io.outputValue(l)]) {
-      if (tensorMeta(outputs.get(name), `output ${name}`).type !== key0.type) {
+    for (const [kind, metadata, name] of kvValues(l)) {
+      if (tensorMeta(metadata.get(name), `${kind} ${name}`).type !== key0.type) {
         throw new UnsupportedGraphError(`${name} differs in dtype from past_key_values.0.key`);
       }
     }
