@@ -90,8 +90,8 @@ export class ServerMetrics implements HttpObserver, MetricsRenderer {
     };
     this.engine = engineMetrics;
     this.memory.setEngineInfo(engine.info);
-    const { device, cpu, kvOutputs } = engine.info;
-    if (device && cpu && kvOutputs) registerRuntimeInfo(this.registry, this.modelName, { device, cpu, kvOutputs });
+    const { device, cpu, kvOutputs, prefillGraph } = engine.info;
+    if (device && cpu && kvOutputs) registerRuntimeInfo(this.registry, this.modelName, { device, cpu, kvOutputs, prefillGraph: prefillGraph ?? false });
     engine.onStep((report) => this.observeStep(report));
     engine.onRequestEnd((event) => engineMetrics.vllm.observeRequestEnd(event));
   }

@@ -1,17 +1,22 @@
 /**
- * Times `OnnxRunner.forward` alone: one decode step of `--rows` rows at a fixed past length,
+ * Times `OnnxRunner.forward` alone: one decode step of `--rows` rows at a fixed past length (or,
+ * with `--new-tokens N`, a prefill chunk of N tokens per row),
  * repeated, with no engine, sampling or HTTP around it. The engine benchmark says how much of a
  * step is the forward pass (99%); this says what the forward pass itself costs for a batch shape,
  * which separates the matrix multiplies (rows) from the KV copy (past length, see KvPool).
  *
  *   npx tsx loadtest/forward-probe.ts --model models/qwen3-4b-int4-b128-seed0 --rows 8 --past 150
+ *   npx tsx loadtest/forward-probe.ts --model models/qwen3-4b-int4-b128-seed0-prefill --new-tokens 128 --past 1024
+ *
+ * A folder with a prefill graph (export --prefill-graph) runs chunks of more than one token
+ * through it, as the server does; `--no-prefill-graph` times the main graph instead.
  *
  * The KV rows hold zeros: attention's cost does not depend on the values, so this times the same
  * work as a real decode step at that length. Prints one JSON line.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseFlag, parseNonNegativeInt, parsePositiveInt } from '../src/cli-options/option-parsers.js';
+import { readModelManifest } from '../src/model/model-manifest.js';
 import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
 
 const { values: flags } = parseArgs({
@@ -24,6 +29,8 @@ const { values: flags } = parseArgs({
     'max-seqs': { type: 'string', default: '8' },
     'max-len': { type: 'string', default: '8192' },
     threads: { type: 'string' },
+    'new-tokens': { type: 'string', default: '1' },
+    'no-prefill-graph': { type: 'boolean', default: false },
   },
 });
 if (!flags.model) throw new Error('--model <dir> is required');
@@ -31,9 +38,12 @@ const rows = parseFlag('rows', flags.rows, parsePositiveInt);
 const past = parseFlag('past', flags.past, parseNonNegativeInt);
 const steps = parseFlag('steps', flags.steps, parsePositiveInt);
 const warmup = parseFlag('warmup-steps', flags['warmup-steps'], parseNonNegativeInt);
+const newTokens = parseFlag('new-tokens', flags['new-tokens'], parsePositiveInt);
+const manifest = readModelManifest(flags.model);
 
 const runner = await OnnxRunner.open({
-  onnxPath: join(flags.model, 'model.onnx'),
+  onnxPath: manifest.onnxPath,
+  prefillOnnxPath: flags['no-prefill-graph'] ? undefined : manifest.prefillOnnxPath,
   device: 'cpu',
   maxSeqs: parseFlag('max-seqs', flags['max-seqs'], parsePositiveInt),
   maxLen: parseFlag('max-len', flags['max-len'], parsePositiveInt),
@@ -43,17 +53,18 @@ try {
   const stepMs: number[] = [];
   for (let step = 0; step < warmup + steps; step++) {
     const started = performance.now();
-    // Each row's past grows by one per step, as in decoding; any token ids do.
+    // Decodes: each row's past grows by one per step, as in decoding. Chunks: every step writes
+    // the same positions again (the cache values do not change the cost). Any token ids do.
     await runner.forward({
       firstRow: 0,
-      tokens: Array.from({ length: rows }, (_, row) => [1000 + row + step]),
-      pastLengths: Array.from({ length: rows }, () => past + step),
+      tokens: Array.from({ length: rows }, (_, row) => Array.from({ length: newTokens }, (_, j) => 1000 + row + step + j)),
+      pastLengths: Array.from({ length: rows }, () => past + (newTokens === 1 ? step : 0)),
     });
     if (step >= warmup) stepMs.push(performance.now() - started);
   }
   stepMs.sort((a, b) => a - b);
   const round = (ms: number) => Math.round(ms * 10) / 10;
-  console.log(JSON.stringify({ model: flags.model, rows, past, steps, medianMs: round(stepMs[stepMs.length >> 1]), minMs: round(stepMs[0]), maxMs: round(stepMs[stepMs.length - 1]) }));
+  console.log(JSON.stringify({ model: flags.model, prefillGraph: runner.hasPrefillGraph, rows, newTokens, past, steps, medianMs: round(stepMs[stepMs.length >> 1]), minMs: round(stepMs[0]), maxMs: round(stepMs[stepMs.length - 1]) }));
 } finally {
   await runner.close();
 }

@@ -45,6 +45,7 @@ describe('startServer: default metrics', () => {
       simd_flags: cpu.simdFlags.join(' '),
       cores: String(cpu.cores),
       kv_outputs: 'new-positions',
+      prefill_graph: 'none',
     };
     expect(sampleValue(samples, 'qwen3_serve_runtime_info', labels)).toBe(1);
   });

@@ -12,6 +12,8 @@ export interface BenchModelSpec {
   preset: PresetName;
   format: WeightFormat;
   seed: number;
+  /** Also export the int8 prefill graph (export --prefill-graph). */
+  prefillGraph?: boolean;
 }
 
 /** Where benchmark exports are cached by default (gitignored). */
@@ -23,7 +25,7 @@ const COMPLETE_MARKER = 'bench-export.json';
 /** Short name of a spec, also its cache folder: e.g. `qwen3-4b-int4-b128-seed0`. */
 export function benchModelName(spec: BenchModelSpec): string {
   const format = spec.format.bits === 32 ? 'fp32' : `int${spec.format.bits}-b${spec.format.blockSize}`;
-  return `${spec.preset}-${format}-seed${spec.seed}`;
+  return `${spec.preset}-${format}-seed${spec.seed}${spec.prefillGraph ? '-prefill' : ''}`;
 }
 
 /**
@@ -43,7 +45,7 @@ export function ensureBenchModel(spec: BenchModelSpec, cacheDir = DEFAULT_MODEL_
   const started = performance.now();
   const source = createRandomWeightSource(PRESETS[spec.preset], spec.seed);
   try {
-    exportQwen3Model(source, staging, { format: spec.format, quiet: !log, metadata: { weights: `random seed ${spec.seed}` } });
+    exportQwen3Model(source, staging, { format: spec.format, prefillGraph: spec.prefillGraph, quiet: !log, metadata: { weights: `random seed ${spec.seed}` } });
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
     throw err;

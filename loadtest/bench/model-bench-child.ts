@@ -1,5 +1,5 @@
 import { loadavg } from 'node:os';
-import { readModelManifest } from '../../src/model/model-manifest.js';
+import { type ModelManifest, readModelManifest } from '../../src/model/model-manifest.js';
 import { OnnxRunner } from '../../src/model/runner/onnx-runner.js';
 import {
   decodeFeed,
@@ -64,7 +64,7 @@ export async function probeModel(params: ModelProbeParams): Promise<ModelProbeRe
   const started = performance.now();
   // One KV row for the single-stream measurements, as before the sequence workload existed; the
   // sequence workload opens its own runner below so neither pays for the other's KV layout.
-  const runner = await OnnxRunner.open({ onnxPath: manifest.onnxPath, device: 'cpu', threads: params.threads, maxSeqs: 1, maxLen });
+  const runner = await OnnxRunner.open({ onnxPath: manifest.onnxPath, prefillOnnxPath: manifest.prefillOnnxPath, device: 'cpu', threads: params.threads, maxSeqs: 1, maxLen });
   const loadSeconds = (performance.now() - started) / 1000;
   const rssAfterLoadBytes = process.memoryUsage.rss();
   let decode: DecodeResult;
@@ -83,7 +83,7 @@ export async function probeModel(params: ModelProbeParams): Promise<ModelProbeRe
   } finally {
     await runner.close();
   }
-  const sequences = await measureSequences(manifest.onnxPath, params);
+  const sequences = await measureSequences(manifest, params);
   return {
     loadSeconds,
     rssAfterLoadBytes,
@@ -108,9 +108,9 @@ async function measureDecode(runner: OnnxRunner, prompt: number[], params: Model
   });
 }
 
-async function measureSequences(onnxPath: string, params: ModelProbeParams): Promise<SequencesResult> {
+async function measureSequences(manifest: ModelManifest, params: ModelProbeParams): Promise<SequencesResult> {
   const workload = params.sequences;
-  const runner = await OnnxRunner.open({ onnxPath, device: 'cpu', threads: params.threads, maxSeqs: workload.count, maxLen: workload.promptTokens + workload.outputTokens });
+  const runner = await OnnxRunner.open({ onnxPath: manifest.onnxPath, prefillOnnxPath: manifest.prefillOnnxPath, device: 'cpu', threads: params.threads, maxSeqs: workload.count, maxLen: workload.promptTokens + workload.outputTokens });
   try {
     const vocab = runner.info.vocabSize;
     const prompts = Array.from({ length: workload.count }, (_, i) => sequencePrompt(workload, i, vocab));

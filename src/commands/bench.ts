@@ -11,18 +11,24 @@ import { GGUF_WEIGHT_TYPES } from '../convert/gguf/write-qwen3-gguf.js';
 import { PRESETS, type PresetName } from '../convert/shape.js';
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveIntList } from '../cli-options/option-parsers.js';
 
-/** The benchmark models' weight formats: int4 and int8 MatMulNBits, block 128 (the published CPU export's). */
+/**
+ * The benchmark models' weight formats: int4 and int8 MatMulNBits, block 128 (the published CPU
+ * export's); `int4-prefill` is the int4 export with its int8 prefill graph (export --prefill-graph).
+ */
 const FORMATS = {
   int4: { bits: 4, blockSize: 128 },
   int8: { bits: 8, blockSize: 128 },
+  'int4-prefill': { bits: 4, blockSize: 128 },
 } as const;
+/** Formats whose export also writes the prefill graph. */
+const WITH_PREFILL_GRAPH: ReadonlySet<FormatName> = new Set(['int4-prefill']);
 /** The llama.cpp quantization each format is compared with (same bits per weight, near enough). */
-const LLAMA_CPP_PEERS = { int4: 'q4_0', int8: 'q8_0' } as const;
+const LLAMA_CPP_PEERS = { int4: 'q4_0', int8: 'q8_0', 'int4-prefill': 'q4_0' } as const;
 type FormatName = keyof typeof FORMATS;
 /** The seed of every benchmark model: the ONNX exports and their GGUF peers hold the same weights. */
 const BENCH_SEED = 0;
 
-const benchModel = (format: FormatName, preset: PresetName = 'qwen3-4b'): BenchModelSpec => ({ preset, format: FORMATS[format], seed: BENCH_SEED });
+const benchModel = (format: FormatName, preset: PresetName = 'qwen3-4b'): BenchModelSpec => ({ preset, format: FORMATS[format], seed: BENCH_SEED, prefillGraph: WITH_PREFILL_GRAPH.has(format) });
 
 interface CommonFlags {
   quick?: boolean;

@@ -4,6 +4,7 @@ import { exportQwen3Model } from '../convert/export/export-model.js';
 import { stderrTensorProgress } from '../convert/export/export-progress.js';
 import { IO_PRECISIONS, type IoPrecision, KV_OUTPUTS, type KvOutputs } from '../convert/onnx/decoder-io.js';
 import type { WeightFormat } from '../convert/onnx/projection.js';
+import { PREFILL_MODEL_FILE } from '../convert/onnx/write-onnx-model.js';
 import { isPresetName, PRESETS, type Qwen3Shape } from '../convert/shape.js';
 import { createRandomWeightSource } from '../convert/weights/random-source.js';
 import { openSafetensorsCheckpoint } from '../convert/weights/safetensors-source.js';
@@ -31,6 +32,7 @@ interface ExportFlags {
   ioPrecision: IoPrecision;
   seed: number;
   kvOutputs?: KvOutputs;
+  prefillGraph?: boolean;
   out: string;
   checkpoint?: string;
   ropeTheta?: number;
@@ -65,6 +67,7 @@ export function exportCommand(): Command {
         "how the graph returns KV: 'new-positions' (reads the cache as an input, outputs the step's positions; default for fp32) or 'present' (GroupQueryAttention in place, the model builder's layout; default and only choice for fp16)",
       ).choices(KV_OUTPUTS),
     )
+    .option('--prefill-graph', `also write ${PREFILL_MODEL_FILE}: the decoder with int8 integer matrix products (activations quantized per row, 7-bit weights per column), which the server runs prefill chunks through; about one more byte per weight`)
     .option('--checkpoint <dir>', 'take shape and weights from a Hugging Face Qwen3 safetensors folder instead of random weights')
     .option('--quiet', 'no progress bar on stderr');
   for (const [flags, field] of SHAPE_FLAGS) {
@@ -86,12 +89,13 @@ function runExport(flags: ExportFlags, cmd: Command): void {
       format,
       ioPrecision: flags.ioPrecision,
       kvOutputs: flags.kvOutputs,
+      prefillGraph: flags.prefillGraph,
       quiet: flags.quiet,
       metadata: { weights: flags.checkpoint ? 'checkpoint' : `random seed ${flags.seed}` },
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
-    process.stdout.write(`wrote ${result.dir} in ${seconds} s: model.onnx ${mb(result.modelBytes)} MB` + (result.dataBytes > 0 ? `, model.onnx.data ${mb(result.dataBytes)} MB` : '') + `; files: ${result.files.join(', ')}\n`);
+    process.stdout.write(`wrote ${result.dir} in ${seconds} s: graphs ${mb(result.modelBytes)} MB` + (result.dataBytes > 0 ? `, external data ${mb(result.dataBytes)} MB` : '') + `; files: ${result.files.join(', ')}\n`);
   } catch (err) {
     // Shape/format mismatches (e.g. hidden size not a multiple of the block size) surface as RangeError.
     cmd.error(`error: ${(err as Error).message}`);
@@ -100,11 +104,11 @@ function runExport(flags: ExportFlags, cmd: Command): void {
   }
 }
 
-/** --bits/--block-size/--io-precision/--kv-outputs belong to ONNX and --gguf-type to GGUF: a flag the format ignores is an error, not a surprise. */
+/** --bits/--block-size/--io-precision/--kv-outputs/--prefill-graph belong to ONNX and --gguf-type to GGUF: a flag the format ignores is an error, not a surprise. */
 function checkFormatFlags(flags: ExportFlags, cmd: Command): void {
   const given = (option: string) => cmd.getOptionValueSource(option) === 'cli';
   if (flags.format === 'gguf') {
-    const onnxOnly = ([['bits', '--bits'], ['blockSize', '--block-size'], ['ioPrecision', '--io-precision'], ['kvOutputs', '--kv-outputs']] as const).filter(([key]) => given(key)).map(([, flag]) => flag);
+    const onnxOnly = ([['bits', '--bits'], ['blockSize', '--block-size'], ['ioPrecision', '--io-precision'], ['kvOutputs', '--kv-outputs'], ['prefillGraph', '--prefill-graph']] as const).filter(([key]) => given(key)).map(([, flag]) => flag);
     if (onnxOnly.length > 0) cmd.error(`error: ${onnxOnly.join(', ')} ${onnxOnly.length === 1 ? 'applies' : 'apply'} to --format onnx; a GGUF's weight type is --gguf-type`);
   } else if (flags.ggufType !== undefined) {
     cmd.error('error: --gguf-type applies to --format gguf');

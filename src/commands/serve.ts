@@ -26,6 +26,8 @@ interface ServeFlags {
   batchPrefillTokens?: number;
   /** false with --no-prefix-caching. */
   prefixCaching: boolean;
+  /** false with --no-prefill-graph. */
+  prefillGraph: boolean;
   maxBodyBytes: number;
   drainTimeout: number;
   requestTimeout: number;
@@ -65,6 +67,7 @@ export function serveCommand(): Command {
     .addOption(flag('--max-num-batched-tokens <n>', 'tokens per engine step, decodes plus prefill chunks (default max-seqs + max-prefill-chunk)').argParser(parsePositiveInt))
     .addOption(flag('--max-prefill-chunk <n>', 'tokens per prefill chunk (default 128): longer chunks prefill faster, shorter ones keep running streams flowing').argParser(parsePositiveInt))
     .addOption(flag('--no-prefix-caching', "don't keep finished requests' KV rows for later prompts that start with the same tokens (chat history, system prompt); every prompt is prefilled whole"))
+    .addOption(flag('--no-prefill-graph', "run prefill chunks through the main graph even when the model folder has a prefill graph (prefill.onnx, from export --prefill-graph); loads only model.onnx"))
     .addOption(flag('--max-body-bytes <bytes>', 'largest request body, e.g. 4MiB').argParser(parseByteSize).default(DEFAULT_MAX_BODY_BYTES))
     .addOption(flag('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may finish').argParser(parseNonNegativeNumber).default(DEFAULT_DRAIN_TIMEOUT_SECONDS))
     .addOption(
@@ -110,6 +113,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
       maxSeqs: flags.maxSeqs,
       maxModelLen: flags.maxModelLen,
       kvMemoryBytes: flags.kvMemory,
+      prefillGraph: flags.prefillGraph,
       scheduler: {
         maxNumBatchedTokens: flags.maxNumBatchedTokens,
         maxPrefillChunk: flags.maxPrefillChunk,

@@ -22,6 +22,11 @@ export interface EngineConfig {
   /** Bytes of KV cache to admit sequences against; default 25% of system memory. */
   kvMemoryBytes?: number;
   /**
+   * Run prefill chunks through the folder's prefill graph (prefill.onnx, written by
+   * `export --prefill-graph`) when it has one; default true. False loads only the main graph.
+   */
+  prefillGraph?: boolean;
+  /**
    * Handed to the scheduler as it is; the engine adds the sizes it derives from the settings
    * above (maxSeqs, maxLen, kvTokenBudget).
    */

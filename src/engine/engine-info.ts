@@ -28,4 +28,6 @@ export interface EngineInfo {
    * the step's positions) or 'present' (GroupQueryAttention appends in place, builder exports).
    */
   kvOutputs: 'present' | 'new-positions';
+  /** Whether prefill chunks run through the folder's int8 prefill graph (see OnnxRunner). */
+  prefillGraph: boolean;
 }

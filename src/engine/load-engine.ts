@@ -32,6 +32,7 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
   }
   const runner = await OnnxRunner.open({
     onnxPath: manifest.onnxPath,
+    prefillOnnxPath: config.prefillGraph === false ? undefined : manifest.prefillOnnxPath,
     device,
     threads: config.threads,
     maxSeqs,
@@ -70,6 +71,7 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
       loadSeconds: (performance.now() - started) / 1000,
       cpu: detectCpu(),
       kvOutputs: runner.kvOutputs,
+      prefillGraph: runner.hasPrefillGraph,
     };
     return { core, info };
   } catch (err) {

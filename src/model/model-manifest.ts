@@ -11,6 +11,8 @@ import { join } from 'node:path';
 export interface ModelManifest {
   dir: string;
   onnxPath: string;
+  /** The export's prefill graph (prefill.onnx), when the folder has one: the runner runs prefill chunks through it. */
+  prefillOnnxPath: string | undefined;
   modelType: string;
   contextLength: number;
   vocabSize: number | undefined;
@@ -30,6 +32,9 @@ export interface GenerationDefaults {
   minP?: number;
   repetitionPenalty?: number;
 }
+
+/** The file name `export --prefill-graph` writes (the writer's PREFILL_MODEL_FILE; the runtime does not import the writer). */
+const PREFILL_GRAPH_FILE = 'prefill.onnx';
 
 export class ModelFolderError extends Error {
   override name = 'ModelFolderError';
@@ -62,6 +67,7 @@ export function readModelManifest(dir: string): ModelManifest {
   return {
     dir,
     onnxPath,
+    prefillOnnxPath: existsSync(join(dir, PREFILL_GRAPH_FILE)) ? join(dir, PREFILL_GRAPH_FILE) : undefined,
     modelType: model.type ?? 'unknown',
     contextLength: model.context_length as number,
     vocabSize: model.vocab_size,

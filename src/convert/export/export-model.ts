@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type IoPrecision, type KvOutputs, resolveKvOutputs } from '../onnx/decoder-io.js';
 import type { WeightFormat } from '../onnx/projection.js';
 import { checkWeightFormat } from '../onnx/qwen3-decoder-graph.js';
-import { EXTERNAL_DATA_FILE, MODEL_FILE, type OnnxWriteResult, writeQwen3Onnx } from '../onnx/write-onnx-model.js';
+import { checkPrefillGraphOption, MODEL_FILE, type OnnxWriteResult, writeQwen3Onnx } from '../onnx/write-onnx-model.js';
 import type { WeightSource } from '../weights/weight-source.js';
 import { stderrTensorProgress } from './export-progress.js';
 import { genaiConfigJson } from './genai-config.js';
@@ -22,6 +22,8 @@ export interface ExportOptions {
   listPositionIdsInConfig?: boolean;
   /** How the graph returns the KV it computes (default by ioPrecision; see resolveKvOutputs). */
   kvOutputs?: KvOutputs;
+  /** Also write the int8 prefill graph (see OnnxWriteOptions.prefillGraph). */
+  prefillGraph?: boolean;
   /** Weights above this many bytes go to model.onnx.data (default: DEFAULT_EXTERNAL_DATA_THRESHOLD). */
   externalDataThresholdBytes?: number;
   /** No progress bar on stderr (tests, scripts). */
@@ -47,6 +49,7 @@ export function exportQwen3Model(source: WeightSource, outDir: string, options: 
   // Before the folder exists: a shape the format cannot hold leaves nothing behind.
   checkWeightFormat(source.shape, options.format);
   resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs);
+  checkPrefillGraphOption(options);
   mkdirSync(outDir, { recursive: true });
   const written = writeOnnxWithProgress(source, outDir, options);
   const { shape } = source;
@@ -54,7 +57,7 @@ export function exportQwen3Model(source: WeightSource, outDir: string, options: 
   writeJson(join(outDir, 'config.json'), qwen3ConfigJson(shape));
   writeJson(join(outDir, 'generation_config.json'), qwen3GenerationConfigJson(shape));
   copyTokenizerFiles(outDir);
-  const files = [MODEL_FILE, ...(written.dataPath ? [EXTERNAL_DATA_FILE] : []), 'genai_config.json', 'config.json', 'generation_config.json', ...TOKENIZER_FILES];
+  const files = [...written.files, 'genai_config.json', 'config.json', 'generation_config.json', ...TOKENIZER_FILES];
   return { dir: outDir, files, modelBytes: written.modelBytes, dataBytes: written.dataBytes };
 }
 
@@ -65,6 +68,7 @@ function writeOnnxWithProgress(source: WeightSource, outDir: string, options: Ex
       format: options.format,
       ioPrecision: options.ioPrecision,
       kvOutputs: options.kvOutputs,
+      prefillGraph: options.prefillGraph,
       externalDataThresholdBytes: options.externalDataThresholdBytes,
       onProgress: progress?.onProgress,
       metadata: { weight_format: describeFormat(options.format), kv_outputs: resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs), ...options.metadata },

@@ -110,6 +110,16 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A uint8 scalar constant initializer, shared like int64's. */
+  uint8(value: number): string {
+    const name = `/model/constants/UINT8/${value}`;
+    if (!this.constants.has(name)) {
+      this.constants.add(name);
+      this.initializer(name, DataType.UINT8, [], Uint8Array.of(value));
+    }
+    return name;
+  }
+
   toModel(graphName: string, metadata: Record<string, string>): ModelProto {
     return {
       irVersion: IR_VERSION,

@@ -2,7 +2,7 @@ import type { Qwen3Shape } from '../shape.js';
 import { EMBEDDING_WEIGHT, expectedWeightDims, FINAL_NORM_WEIGHT, LM_HEAD_WEIGHT, type WeightSource } from '../weights/weight-source.js';
 import { assertBlockSize } from './block-quantizer.js';
 import { addCacheReadAttention, addCacheReadInputs } from './cache-read-attention.js';
-import { DecoderContext, type TensorProgress } from './decoder-context.js';
+import { DecoderContext, type ProjectionKernel, type TensorProgress } from './decoder-context.js';
 import { DECODER_IO, DECODER_IO_TYPES, DIMS, type IoPrecision, type KvOutputs, layerName, resolveKvOutputs } from './decoder-io.js';
 import { addGqaInputs, gqaAttention } from './gqa-attention.js';
 import { GraphBuilder, MICROSOFT_DOMAIN } from './graph-builder.js';
@@ -12,12 +12,22 @@ import { DataType, type ModelProto, valueInfo } from './proto-factory.js';
 import { type AttentionCore, addDecoderLayer, addResidualNorm, type ResidualStream } from './qwen3-layer.js';
 import { buildRotaryCache } from './rotary-cache.js';
 
+export type LogitPositions = 'all-positions' | 'last-position';
+
 export interface DecoderGraphOptions {
   format: WeightFormat;
   /** Element types of ids, KV cache and logits (default fp32: int64 ids, fp32 KV and logits). */
   ioPrecision?: IoPrecision;
   /** How the graph returns the KV it computes; default by precision (see resolveKvOutputs). */
   kvOutputs?: KvOutputs;
+  /** How the decoder layers' linear layers compute (default 'weight-format'; see ProjectionKernel). */
+  projections?: ProjectionKernel;
+  /**
+   * Which positions get logits: 'all-positions' (default, the builder's [B, S, vocab]) or
+   * 'last-position' ([B, 1, vocab]), for a graph that only runs prefill chunks, whose earlier
+   * positions' logits nobody reads: the LM head is a tenth of a 4B model's weights.
+   */
+  logits?: LogitPositions;
   onProgress?: TensorProgress;
   /** Extra key/value pairs for the model's metadata_props. */
   metadata?: Record<string, string>;
@@ -34,7 +44,7 @@ export interface DecoderGraphOptions {
 export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerStore, options: DecoderGraphOptions): ModelProto {
   const { shape } = source;
   const g = new GraphBuilder(store);
-  const ctx = new DecoderContext(g, shape, options.format, source, expectedWeightDims(shape).size, options.onProgress);
+  const ctx = new DecoderContext(g, shape, options.format, source, expectedWeightDims(shape).size, options.onProgress, options.projections);
   checkWeightFormat(shape, options.format);
   const types = DECODER_IO_TYPES[options.ioPrecision ?? 'fp32'];
 
@@ -60,9 +70,11 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
     stream = addDecoderLayer(ctx, layer, stream, attend);
   }
   const final = addResidualNorm(ctx, '/model/norm', stream, FINAL_NORM_WEIGHT);
-  addLmHead(ctx, final.normed, tiedLmHead, types.logits);
+  const lastOnly = options.logits === 'last-position';
+  const lmHeadInput = lastOnly ? g.op('Slice', '/model/norm/last_position', [final.normed, g.int64([-1]), g.int64([Number.MAX_SAFE_INTEGER]), g.int64([1])]) : final.normed;
+  addLmHead(ctx, lmHeadInput, tiedLmHead, types.logits);
 
-  g.output(valueInfo(DECODER_IO.logits, types.logits, [DIMS.batch, DIMS.sequence, shape.vocabSize]));
+  g.output(valueInfo(DECODER_IO.logits, types.logits, [DIMS.batch, lastOnly ? 1 : DIMS.sequence, shape.vocabSize]));
   const [keyPattern, valuePattern, positions] =
     kvOutputs === 'present'
       ? [DECODER_IO.presentKeyPattern, DECODER_IO.presentValuePattern, DIMS.total]

@@ -1,7 +1,6 @@
 import { layerWeightNames } from '../weights/weight-source.js';
 import type { DecoderContext } from './decoder-context.js';
 import { MICROSOFT_DOMAIN } from './graph-builder.js';
-import { addProjection } from './projection.js';
 import { DataType } from './proto-factory.js';
 
 /**
@@ -57,16 +56,16 @@ export function addDecoderLayer(ctx: DecoderContext, layer: number, stream: Resi
 
 /** Self-attention: q/k/v projections, per-head RMSNorm of q and k, the attention core, then o_proj. Returns [B, S, hidden]. */
 function addAttention(ctx: DecoderContext, layer: number, x: string, attend: AttentionCore): string {
-  const { g, shape, format } = ctx;
+  const { shape } = ctx;
   const names = layerWeightNames(layer);
   const path = `/model/layers.${layer}/attn`;
-  const q = ctx.withWeight(names.qProj, (w) => addProjection(g, `${path}/q_proj`, x, w, format)); // [B, S, heads * headDim]
-  const k = ctx.withWeight(names.kProj, (w) => addProjection(g, `${path}/k_proj`, x, w, format)); // [B, S, kvHeads * headDim]
-  const v = ctx.withWeight(names.vProj, (w) => addProjection(g, `${path}/v_proj`, x, w, format)); // [B, S, kvHeads * headDim]
+  const q = ctx.project(`${path}/q_proj`, x, names.qProj); // [B, S, heads * headDim]
+  const k = ctx.project(`${path}/k_proj`, x, names.kProj); // [B, S, kvHeads * headDim]
+  const v = ctx.project(`${path}/v_proj`, x, names.vProj); // [B, S, kvHeads * headDim]
   const qNormed = addHeadNorm(ctx, `${path}/q_norm`, q, names.qNorm, shape.numAttentionHeads * shape.headDim);
   const kNormed = addHeadNorm(ctx, `${path}/k_norm`, k, names.kNorm, shape.numKeyValueHeads * shape.headDim);
   const attended = attend(layer, path, qNormed, kNormed, v); // [B, S, heads * headDim]
-  return ctx.withWeight(names.oProj, (w) => addProjection(g, `${path}/o_proj`, attended, w, format)); // [B, S, hidden]
+  return ctx.project(`${path}/o_proj`, attended, names.oProj); // [B, S, hidden]
 }
 
 /**
@@ -87,13 +86,13 @@ function addHeadNorm(ctx: DecoderContext, nodePath: string, input: string, weigh
 
 /** SwiGLU MLP: down(silu(gate(x)) * up(x)), with silu(z) = z * sigmoid(z). Returns [B, S, hidden]. */
 function addMlp(ctx: DecoderContext, layer: number, x: string): string {
-  const { g, format } = ctx;
+  const { g } = ctx;
   const names = layerWeightNames(layer);
   const path = `/model/layers.${layer}/mlp`;
-  const gate = ctx.withWeight(names.gateProj, (w) => addProjection(g, `${path}/gate_proj`, x, w, format)); // [B, S, ff]
-  const up = ctx.withWeight(names.upProj, (w) => addProjection(g, `${path}/up_proj`, x, w, format)); // [B, S, ff]
+  const gate = ctx.project(`${path}/gate_proj`, x, names.gateProj); // [B, S, ff]
+  const up = ctx.project(`${path}/up_proj`, x, names.upProj); // [B, S, ff]
   const sigmoid = g.op('Sigmoid', `${path}/act_fn/Sigmoid`, [gate]);
   const silu = g.op('Mul', `${path}/act_fn/Mul`, [gate, sigmoid]);
   const gated = g.op('Mul', `${path}/Mul`, [silu, up]);
-  return ctx.withWeight(names.downProj, (w) => addProjection(g, `${path}/down_proj`, gated, w, format)); // [B, S, hidden]
+  return ctx.project(`${path}/down_proj`, gated, names.downProj); // [B, S, hidden]
 }

@@ -3,13 +3,21 @@ import { ForwardStepError, type ForwardStep, type ModelRunner, type RunnerInfo }
 import { halfToFloat } from './fp16.js';
 import { type KvArray, KvPool } from './kv-pool.js';
 import { openSession, type SessionConfig } from './open-session.js';
-import { describeSession, type SessionIO, type TokenIdType } from './session-io.js';
+import { checkPrefillGraph, describeSession, type SessionIO, type TokenIdType } from './session-io.js';
 
 export interface OnnxRunnerConfig extends SessionConfig {
   onnxPath: string;
+  /** A second graph for steps that add more than one token per row (prefill chunks); see PrefillGraph. */
+  prefillOnnxPath?: string;
   maxSeqs: number;
   /** Positions per KV row; at most the context length the model was exported for. */
   maxLen: number;
+}
+
+/** One loaded graph and the contract its session reports. */
+interface DecoderGraph {
+  session: ort.InferenceSession;
+  io: SessionIO;
 }
 
 /**
@@ -17,17 +25,24 @@ export interface OnnxRunnerConfig extends SessionConfig {
  * logits, present.N.*) over a KV pool it owns. Input names, id widths, KV precision and shapes
  * come from the session's metadata, so builder exports, this project's exports and fp16 test
  * models load alike.
+ *
+ * With a prefill graph (an export's prefill.onnx), the graph is chosen by phase: steps that add
+ * more than one token per row (prefill chunks) run through it, single-token steps (decodes)
+ * through the main graph. The choice depends only on the step's own width, never on how many
+ * other rows share it, and both graphs compute each row independently of the others, so a row's
+ * result stays batch invariant.
  */
 export class OnnxRunner implements ModelRunner {
   readonly info: RunnerInfo;
-  private readonly session: ort.InferenceSession;
-  private readonly io: SessionIO;
+  private readonly decode: DecoderGraph;
+  private readonly prefill: DecoderGraph | null;
   private readonly kv: KvPool;
 
-  private constructor(session: ort.InferenceSession, io: SessionIO, kv: KvPool) {
-    this.session = session;
-    this.io = io;
+  private constructor(decode: DecoderGraph, prefill: DecoderGraph | null, kv: KvPool) {
+    this.decode = decode;
+    this.prefill = prefill;
     this.kv = kv;
+    const io = decode.io;
     this.info = {
       vocabSize: io.vocabSize,
       numLayers: io.numLayers,
@@ -42,17 +57,27 @@ export class OnnxRunner implements ModelRunner {
 
   /** How the graph returns KV (see SessionIO.kvOutputs); the server logs and exports it. */
   get kvOutputs(): SessionIO['kvOutputs'] {
-    return this.io.kvOutputs;
+    return this.decode.io.kvOutputs;
+  }
+
+  /** Whether prefill chunks run through a separate prefill graph. */
+  get hasPrefillGraph(): boolean {
+    return this.prefill !== null;
   }
 
   static async open(config: OnnxRunnerConfig): Promise<OnnxRunner> {
-    const session = await openSession(config.onnxPath, config);
+    // Two sessions take turns on the same cores: threads that spin after one session's operator
+    // would steal cycles from the other's (measured: medians 2-9x the minimum).
+    const sessionConfig = { ...config, spinning: config.prefillOnnxPath === undefined };
+    const opened: ort.InferenceSession[] = [];
     try {
-      const io = describeSession(session);
-      const kv = new KvPool({ ...io, maxSeqs: config.maxSeqs, maxLen: config.maxLen });
-      return new OnnxRunner(session, io, kv);
+      const decode = await openGraph(config.onnxPath, sessionConfig, opened);
+      const prefill = config.prefillOnnxPath === undefined ? null : await openGraph(config.prefillOnnxPath, sessionConfig, opened);
+      if (prefill) checkPrefillGraph(decode.io, prefill.io);
+      const kv = new KvPool({ ...decode.io, maxSeqs: config.maxSeqs, maxLen: config.maxLen });
+      return new OnnxRunner(decode, prefill, kv);
     } catch (err) {
-      await session.release();
+      await Promise.all(opened.map((session) => session.release()));
       throw err;
     }
   }
@@ -61,12 +86,13 @@ export class OnnxRunner implements ModelRunner {
     const { firstRow, tokens, pastLengths } = step;
     const rows = tokens.length;
     const newTokens = this.validate(step);
+    const { session, io } = newTokens > 1 && this.prefill ? this.prefill : this.decode;
     // The mask spans the longest row; shorter rows are right-padded with zeros, which is how
     // GroupQueryAttention learns each row's length (seqlens_k = sum(mask) - 1).
     const total = Math.max(...pastLengths) + newTokens;
     const mask = new BigInt64Array(rows * total);
-    const ids = tokenTensorData(this.io.inputIdsType, rows * newTokens);
-    const positions = this.io.hasPositionIds ? tokenTensorData(this.io.positionIdsType, rows * newTokens) : undefined;
+    const ids = tokenTensorData(io.inputIdsType, rows * newTokens);
+    const positions = io.hasPositionIds ? tokenTensorData(io.positionIdsType, rows * newTokens) : undefined;
     for (let r = 0; r < rows; r++) {
       mask.fill(1n, r * total, r * total + pastLengths[r] + newTokens);
       for (let s = 0; s < newTokens; s++) {
@@ -76,34 +102,34 @@ export class OnnxRunner implements ModelRunner {
     }
 
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor(this.io.inputIdsType, ids, [rows, newTokens]),
+      input_ids: new ort.Tensor(io.inputIdsType, ids, [rows, newTokens]),
       attention_mask: new ort.Tensor('int64', mask, [rows, total]),
     };
-    if (positions) feeds.position_ids = new ort.Tensor(this.io.positionIdsType, positions, [rows, newTokens]);
+    if (positions) feeds.position_ids = new ort.Tensor(io.positionIdsType, positions, [rows, newTokens]);
     // 'present' graphs: the same tensors as past feeds and present fetches, so GQA appends to the
     // cache in place. 'new-positions' graphs: the cache is only fed; the new positions come back
     // as small outputs that are stored below.
-    const inPlace = this.io.kvOutputs === 'present';
+    const inPlace = io.kvOutputs === 'present';
     const fetches: Record<string, ort.Tensor | null> = { logits: null };
     this.kv.reserve(total);
     const view = this.kv.view(firstRow, rows);
-    for (let l = 0; l < this.io.numLayers; l++) {
-      feeds[this.io.pastKey(l)] = view.keys[l];
-      feeds[this.io.pastValue(l)] = view.values[l];
-      fetches[this.io.outputKey(l)] = inPlace ? view.keys[l] : null;
-      fetches[this.io.outputValue(l)] = inPlace ? view.values[l] : null;
+    for (let l = 0; l < io.numLayers; l++) {
+      feeds[io.pastKey(l)] = view.keys[l];
+      feeds[io.pastValue(l)] = view.values[l];
+      fetches[io.outputKey(l)] = inPlace ? view.keys[l] : null;
+      fetches[io.outputValue(l)] = inPlace ? view.values[l] : null;
     }
-    const outputs = await this.session.run(feeds, fetches);
+    const outputs = await session.run(feeds, fetches);
     if (!inPlace) {
-      for (let l = 0; l < this.io.numLayers; l++) {
-        const [key, value] = [outputs[this.io.outputKey(l)], outputs[this.io.outputValue(l)]];
+      for (let l = 0; l < io.numLayers; l++) {
+        const [key, value] = [outputs[io.outputKey(l)], outputs[io.outputValue(l)]];
         this.kv.writeNewPositions(l, firstRow, pastLengths, key.data as KvArray, value.data as KvArray);
         key.dispose();
         value.dispose();
       }
     }
     this.kv.noteWritten(firstRow, pastLengths.map((past) => past + newTokens));
-    return this.lastPositionLogits(outputs.logits, rows, newTokens);
+    return lastPositionLogits(io, outputs.logits, rows, io.lastPositionLogits ? 1 : newTokens);
   }
 
   copyRow(from: number, to: number, length: number): void {
@@ -119,7 +145,8 @@ export class OnnxRunner implements ModelRunner {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.decode.session.release();
+    await this.prefill?.session.release();
   }
 
   /** Checks the step against the pool and GQA's rules; returns S, the new tokens per row. */
@@ -145,23 +172,30 @@ export class OnnxRunner implements ModelRunner {
     return newTokens;
   }
 
-  /** logits [rows, newTokens, vocab] -> the last position of each row as fp32 [rows, vocab]. */
-  private lastPositionLogits(logits: ort.Tensor, rows: number, newTokens: number): Float32Array {
-    const vocab = this.io.vocabSize;
-    // A single-token fp32 step already has exactly the wanted layout: hand it over as is.
-    if (newTokens === 1 && this.io.logitsType === 'float32') return logits.data as Float32Array;
-    const out = new Float32Array(rows * vocab);
-    for (let r = 0; r < rows; r++) {
-      const begin = (r * newTokens + newTokens - 1) * vocab;
-      if (this.io.logitsType === 'float16') {
-        halfToFloat((logits.data as Uint16Array).subarray(begin, begin + vocab), out.subarray(r * vocab, (r + 1) * vocab));
-      } else {
-        out.set((logits.data as Float32Array).subarray(begin, begin + vocab), r * vocab);
-      }
+}
+
+/** logits [rows, newTokens, vocab] (newTokens 1 for a last-position graph) -> the last position of each row as fp32 [rows, vocab]. */
+function lastPositionLogits(io: SessionIO, logits: ort.Tensor, rows: number, newTokens: number): Float32Array {
+  const vocab = io.vocabSize;
+  // A single-token fp32 step already has exactly the wanted layout: hand it over as is.
+  if (newTokens === 1 && io.logitsType === 'float32') return logits.data as Float32Array;
+  const out = new Float32Array(rows * vocab);
+  for (let r = 0; r < rows; r++) {
+    const begin = (r * newTokens + newTokens - 1) * vocab;
+    if (io.logitsType === 'float16') {
+      halfToFloat((logits.data as Uint16Array).subarray(begin, begin + vocab), out.subarray(r * vocab, (r + 1) * vocab));
+    } else {
+      out.set((logits.data as Float32Array).subarray(begin, begin + vocab), r * vocab);
     }
-    logits.dispose();
-    return out;
   }
+  logits.dispose();
+  return out;
+}
+
+async function openGraph(onnxPath: string, config: SessionConfig, opened: ort.InferenceSession[]): Promise<DecoderGraph> {
+  const session = await openSession(onnxPath, config);
+  opened.push(session);
+  return { session, io: describeSession(session) };
 }
 
 type TokenArray = Int32Array | BigInt64Array;

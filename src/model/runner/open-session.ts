@@ -8,6 +8,11 @@ export interface SessionConfig {
   threads?: number;
   /** CUDA device index. */
   deviceId?: number;
+  /**
+   * Whether intra-op threads spin between operators (onnxruntime's default, true). Off where two
+   * sessions share the cores: one's spinning threads would take cycles from the other's work.
+   */
+  spinning?: boolean;
 }
 
 /** Raised when the CUDA provider's libraries are not installed beside onnxruntime-node. */
@@ -31,6 +36,7 @@ export async function openSession(onnxPath: string, config: SessionConfig): Prom
     executionProviders:
       config.device === 'cuda' ? [{ name: 'cuda', deviceId: config.deviceId ?? 0 }, 'cpu'] : ['cpu'],
     logSeverityLevel: 3,
+    ...(config.spinning === false ? { extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } } } : {}),
   };
   try {
     return await ort.InferenceSession.create(onnxPath, options);

@@ -26,6 +26,8 @@ export interface SessionIO {
    * the step's new positions, [batch, kvHeads, sequence_length, headDim], for the runner to store.
    */
   kvOutputs: 'present' | 'new-positions';
+  /** logits hold only each row's last position ([B, 1, vocab], a prefill graph) instead of every new one. */
+  lastPositionLogits: boolean;
   pastKey(layer: number): string;
   pastValue(layer: number): string;
   /** The layer's KV outputs: `present.N.*` or `new_key_values.N.*`, by kvOutputs. */
@@ -81,6 +83,7 @@ export function describeSession(
     logitsType: floatType(logits.type, 'logits'),
     vocabSize,
     kvOutputs,
+    lastPositionLogits: logits.shape[1] === 1,
     pastKey: (l) => `past_key_values.${l}.key`,
     pastValue: (l) => `past_key_values.${l}.value`,
     outputKey: (l) => `${outputPrefix}.${l}.key`,
@@ -119,4 +122,20 @@ function tokenIdType(type: string, name: string): TokenIdType {
 function floatType(type: string, name: string): FloatType {
   if (type === 'float32' || type === 'float16') return type;
   throw new UnsupportedGraphError(`${name} has dtype ${type}; expected float32 or float16`);
+}
+
+/**
+ * A prefill graph runs beside the decode graph over the same KV pool, so it must read and write
+ * the same cache: same layers, heads, head size and element types, and new-position outputs (the
+ * pool is fed, never aliased, so the two sessions never share an output buffer).
+ */
+export function checkPrefillGraph(decode: SessionIO, prefill: SessionIO): void {
+  const fields = ['inputIdsType', 'numLayers', 'kvHeads', 'headDim', 'kvType', 'vocabSize'] as const;
+  const differing = fields.filter((field) => decode[field] !== prefill[field]);
+  if (differing.length > 0) {
+    throw new UnsupportedGraphError(`the prefill graph differs from the decode graph in ${differing.map((f) => `${f} (${prefill[f]} vs ${decode[f]})`).join(', ')}`);
+  }
+  if (decode.kvOutputs !== 'new-positions' || prefill.kvOutputs !== 'new-positions') {
+    throw new UnsupportedGraphError("a prefill graph needs both graphs to output new KV positions ('new-positions'), not presents");
+  }
 }
