@@ -1,12 +1,13 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_MAX_BODY_BYTES } from '../api/app.js';
+import { DEFAULT_BODY_TIMEOUT_SECONDS } from '../api/http/body-timeout.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../batch/batch-jobs.js';
 import { DEFAULT_MAX_BATCH_LINES } from '../batch/input/parse-batch-input.js';
-import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_SECONDS, startServer, type ServerHandle } from '../server.js';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_HEADERS_TIMEOUT_SECONDS, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_SECONDS, startServer, type ServerHandle } from '../server.js';
 import { DEFAULT_MAX_SEQS } from '../engine/engine-config.js';
 import { downloadModel } from '../convert/hub/download-model.js';
 import { parseHubModelRef } from '../convert/hub/model-ref.js';
-import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt } from '../cli-options/option-parsers.js';
+import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt, parsePositiveNumber } from '../cli-options/option-parsers.js';
 import { ensureBuiltInTinyModel, TINY_MODEL_BANNER } from './serve-tiny-model.js';
 
 interface ServeFlags {
@@ -29,6 +30,8 @@ interface ServeFlags {
   maxBodyBytes: number;
   drainTimeout: number;
   requestTimeout: number;
+  headersTimeout: number;
+  bodyTimeout: number;
   logPrompts?: boolean;
   dataDir: string;
   maxFileBytes: number;
@@ -75,6 +78,16 @@ export function serveCommand(): Command {
       )
         .argParser(parseNonNegativeNumber)
         .default(DEFAULT_REQUEST_TIMEOUT_SECONDS),
+    )
+    .addOption(
+      flag('--headers-timeout <seconds>', "longest a client may take to send a request's headers; past it Node answers 408 and closes the connection")
+        .argParser(parsePositiveNumber)
+        .default(DEFAULT_HEADERS_TIMEOUT_SECONDS),
+    )
+    .addOption(
+      flag('--body-timeout <seconds>', 'longest a request body may pause while it arrives (an idle timeout, so slow steady uploads pass); past it the request is answered 408 body_timeout. 0: no limit')
+        .argParser(parseNonNegativeNumber)
+        .default(DEFAULT_BODY_TIMEOUT_SECONDS),
     )
     .addOption(flag('--log-prompts', 'log prompts and outputs with each request (default: counts and timings only)'))
     .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files').default('./data'))
@@ -125,6 +138,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxBodyBytes: flags.maxBodyBytes,
     drainTimeoutSeconds: flags.drainTimeout,
     requestTimeoutSeconds: flags.requestTimeout,
+    headersTimeoutSeconds: flags.headersTimeout,
+    bodyTimeoutSeconds: flags.bodyTimeout,
     logPrompts: flags.logPrompts ?? false,
     dataDir: flags.dataDir,
     maxFileBytes: flags.maxFileBytes,
