@@ -187,6 +187,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
       await ready.catch(() => {});
       if (engine) await engine.drain(Math.max(0, deadline - Date.now()));
       await batchesStopped;
+      await state.model?.prompts.close();
       await closeHttp(server, timeoutSeconds > 0 ? RESPONSE_FLUSH_GRACE_MS : 0);
       ownMetrics?.close();
       logger.info('stopped');

@@ -5,6 +5,7 @@ import { DEFAULT_MAX_FILE_BYTES } from '../batch/batch-jobs.js';
 import { DEFAULT_MAX_BATCH_LINES } from '../batch/input/parse-batch-input.js';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_HEADERS_TIMEOUT_SECONDS, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_SECONDS, startServer, type ServerHandle } from '../server.js';
 import { DEFAULT_MAX_SEQS } from '../engine/engine-config.js';
+import { DEFAULT_TOKENIZER_WORKERS } from '../engine/worker/tokenizer-pool.js';
 import { downloadModel } from '../convert/hub/download-model.js';
 import { parseHubModelRef } from '../convert/hub/model-ref.js';
 import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt, parsePositiveNumber } from '../cli-options/option-parsers.js';
@@ -37,6 +38,7 @@ interface ServeFlags {
   maxFileBytes: number;
   maxBatchLines: number;
   batchConcurrency?: number;
+  tokenizerWorkers: number;
 }
 
 /** Each flag and its environment variable: QWEN3_SERVE_ + the flag in capitals. */
@@ -94,6 +96,7 @@ export function serveCommand(): Command {
     .addOption(flag('--max-file-bytes <bytes>', 'largest file upload (/v1/files), e.g. 200MiB').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES))
     .addOption(flag('--max-batch-lines <n>', 'most requests in one batch file').argParser(parsePositiveInt).default(DEFAULT_MAX_BATCH_LINES))
     .addOption(flag('--batch-prefill-tokens <n>', 'prompt tokens of batch lines per engine step (default 16): fewer keep interactive TTFT near idle beside a batch, more prefill batches faster').argParser(parsePositiveInt))
+    .addOption(flag('--tokenizer-workers <n>', 'threads that tokenize long prompts and render chat templates, so the HTTP thread never stalls on them (0: on the HTTP thread)').argParser(parseNonNegativeInt).default(DEFAULT_TOKENIZER_WORKERS))
     .addOption(flag('--batch-concurrency <n>', 'batch lines in flight at once (default: max-seqs)').argParser(parsePositiveInt))
     .addHelpText('after', '\nEvery flag can also be set by its environment variable, e.g. QWEN3_SERVE_PORT=9000.')
     .action((flags: ServeFlags) => runServe(flags));
@@ -145,6 +148,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxFileBytes: flags.maxFileBytes,
     maxBatchLines: flags.maxBatchLines,
     batchConcurrency: flags.batchConcurrency,
+    tokenizerWorkers: flags.tokenizerWorkers,
   });
   stopOnSignals(server);
   try {
