@@ -13,6 +13,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { DEFAULT_MODEL_CACHE, ensureBenchModel } from './bench/bench-models.js';
 import { describeMachine } from './bench/machine-info.js';
 import { markdownTable } from './bench/markdown-table.js';
@@ -48,6 +49,32 @@ interface ModeResult {
   longRequests: { status: number; ms: number }[];
 }
 
+/**
+ * The long requests are sent from a worker thread: uploading megabytes from the thread that
+ * polls /health would delay the polls themselves and charge the client's time to the server.
+ */
+const SENDER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { url, body, count } = workerData;
+Promise.all(Array.from({ length: count }, async () => {
+  const started = performance.now();
+  const response = await fetch(url + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  await response.arrayBuffer();
+  return { status: response.status, ms: performance.now() - started };
+})).then((results) => parentPort.postMessage(results));
+`;
+
+function sendFromAnotherThread(url: string, body: string, count: number): Promise<{ status: number; ms: number }[]> {
+  const worker = new Worker(SENDER, { eval: true, workerData: { url, body, count } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (results: { status: number; ms: number }[]) => {
+      resolve(results);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
+}
+
 async function main(): Promise<void> {
   const promptChars = Math.floor(Number(flags['prompt-mb']) * 1e6);
   const concurrent = Number(flags.concurrent);
@@ -64,7 +91,7 @@ async function main(): Promise<void> {
       // Warm-up: one long prompt, so both paths have compiled their code before measuring.
       await post(server.url, body);
       const idle = await pollHealth(server.url, sleep(Number(flags['idle-seconds']) * 1000));
-      const longRequests = Promise.all(Array.from({ length: concurrent }, () => timed(() => post(server.url, body))));
+      const longRequests = sendFromAnotherThread(server.url, body, concurrent);
       const loaded = await pollHealth(server.url, longRequests);
       const result = { tokenizerWorkers, idle: summarize(idle), loaded: summarize(loaded), longRequests: await longRequests };
       log(`tokenizer workers ${tokenizerWorkers}: /health p99 idle ${result.idle.p99.toFixed(1)} ms, under load ${result.loaded.p99.toFixed(1)} ms (max ${result.loaded.max.toFixed(1)})`);
@@ -103,8 +130,9 @@ async function pollHealth(url: string, until: Promise<unknown>): Promise<number[
   const latencies: number[] = [];
   while (!done) {
     const started = performance.now();
-    const response = await fetch(`${url}/health`);
-    await response.arrayBuffer();
+    // A keep-alive connection the server closes as it wakes from a stall resets the poll: its
+    // time counts (it is how long /health went unanswered), then a fresh connection is used.
+    await fetch(`${url}/health`).then((response) => response.arrayBuffer(), () => null);
     latencies.push(performance.now() - started);
     await sleep(HEALTH_INTERVAL_MS);
   }
@@ -115,12 +143,6 @@ async function post(url: string, body: string): Promise<number> {
   const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   await response.arrayBuffer();
   return response.status;
-}
-
-async function timed(run: () => Promise<number>): Promise<{ status: number; ms: number }> {
-  const started = performance.now();
-  const status = await run();
-  return { status, ms: performance.now() - started };
 }
 
 function summarize(values: number[]): Latencies {
