@@ -10,6 +10,7 @@ export type ErrorType =
   | 'rate_limit_error'
   | 'service_unavailable'
   | 'timeout_error'
+  | 'request_timeout_error'
   | 'server_error';
 
 const STATUS: Record<ErrorType, number> = {
@@ -24,6 +25,8 @@ const STATUS: Record<ErrorType, number> = {
   // OpenAI's SDK retries 408 and 5xx alike, and a retry would most likely spend the whole timeout
   // again on a KV row, so the answer also carries `x-should-retry: false` (see errorResponse).
   timeout_error: 504,
+  // The client was too slow to send its request (a body that stalled past --body-timeout).
+  request_timeout_error: 408,
   server_error: 500,
 };
 
@@ -89,6 +92,21 @@ export interface SerializedServeError {
 
 export function invalidParam(param: string, message: string, code: string | null = 'invalid_value'): ServeError {
   return new ServeError('invalid_request_error', message, { param, code });
+}
+
+/** A request whose body stopped arriving for longer than --body-timeout. */
+export function requestBodyStalled(timeoutSeconds: number): ServeError {
+  return new ServeError('request_timeout_error', `the request body stopped arriving for more than ${timeoutSeconds} s (the server's body timeout)`, {
+    code: 'body_timeout',
+  });
+}
+
+/**
+ * The client closed its connection before its request had fully arrived (it gave up while
+ * uploading): nobody reads the answer; the status only labels the log line and metrics.
+ */
+export function clientClosedRequest(): ServeError {
+  return new ServeError('invalid_request_error', 'the client closed the connection before its request was complete', { code: 'client_closed_request' });
 }
 
 /** A request that ran past --request-timeout (queue wait and generation together); it has been cancelled. */

@@ -3,6 +3,7 @@ import type { ServedModel } from './api/serving-state.js';
 import type { EngineConfig } from './engine/engine-config.js';
 import type { SamplingParams } from './engine/sampling/sampling-params.js';
 import { EngineClient, type EngineClientOptions } from './engine/worker/engine-client.js';
+import { TokenizerPool } from './engine/worker/tokenizer-pool.js';
 import { readModelManifest, type GenerationDefaults } from './model/model-manifest.js';
 import { loadTokenizer } from './model/tokenizer/load-tokenizer.js';
 
@@ -14,6 +15,8 @@ export interface ServedModelConfig extends EngineClientOptions {
   engine: EngineConfig;
   /** The `model` clients use. Default: the model folder's name. */
   servedModelName?: string;
+  /** Tokenizer threads for long prompts (TokenizerPool). Default DEFAULT_TOKENIZER_WORKERS. */
+  tokenizerWorkers?: number;
 }
 
 export interface LoadedModel {
@@ -22,17 +25,24 @@ export interface LoadedModel {
 }
 
 /**
- * The engine worker and the main thread's tokenizer, loaded together. `batchSlots` (the batch
+ * The engine worker, the main thread's tokenizer and the tokenizer threads, loaded together. `batchSlots` (the batch
  * executor's concurrency) is added to the admission queue, so the room interactive requests have
  * before a 429 is the same with or without a batch running.
  */
 export async function loadModel(config: ServedModelConfig, batchSlots = 0): Promise<LoadedModel> {
   const manifest = readModelManifest(config.engine.modelDir);
+  const tokenizers = loadTokenizer(config.engine.modelDir).then(async (tokenizer) => ({
+    tokenizer,
+    prompts: await TokenizerPool.start(config.engine.modelDir, tokenizer, config.tokenizerWorkers),
+  }));
   const [engineResult, tokenizerResult] = await Promise.allSettled([
     EngineClient.start(config.engine, { maxWaiting: config.maxWaiting, reservedSlots: batchSlots }),
-    loadTokenizer(config.engine.modelDir),
+    tokenizers,
   ]);
-  if (engineResult.status === 'rejected') throw engineResult.reason;
+  if (engineResult.status === 'rejected') {
+    if (tokenizerResult.status === 'fulfilled') await tokenizerResult.value.prompts.close();
+    throw engineResult.reason;
+  }
   if (tokenizerResult.status === 'rejected') {
     await engineResult.value.close();
     throw tokenizerResult.reason;
@@ -42,7 +52,8 @@ export async function loadModel(config: ServedModelConfig, batchSlots = 0): Prom
     served: {
       name: servedModelName(config),
       engine: engineResult.value,
-      tokenizer: tokenizerResult.value,
+      tokenizer: tokenizerResult.value.tokenizer,
+      prompts: tokenizerResult.value.prompts,
       samplingDefaults: samplingDefaults(manifest.generationDefaults),
       created: Math.floor(Date.now() / 1000),
     },

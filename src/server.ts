@@ -31,6 +31,10 @@ export interface ServerConfig extends ServedModelConfig {
    * request is cancelled (its KV row freed) and answered 504 request_timeout. Default 1800 s; 0: no limit.
    */
   requestTimeoutSeconds?: number;
+  /** Longest a client may take to send a request's headers; Node answers 408 past it. Default 20 s. */
+  headersTimeoutSeconds?: number;
+  /** Longest a request body may pause while it arrives; answered 408 past it. Default 30 s; 0: no limit. */
+  bodyTimeoutSeconds?: number;
   logPrompts?: boolean;
   /** Default: pino JSON lines on stdout. */
   logger?: Logger;
@@ -83,6 +87,16 @@ export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 30;
  * client timeout would be too tight as a server default.
  */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 1800;
+/**
+ * Node's default (60 s) lets a client that never finishes its headers hold a socket for a minute;
+ * a real client sends them in one packet.
+ */
+export const DEFAULT_HEADERS_TIMEOUT_SECONDS = 20;
+/**
+ * How often Node looks for connections past the headers timeout. Its default (30 s) would let a
+ * 20 s timeout fire after up to 50 s; the check walks only the connections with a request pending.
+ */
+const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
 /** EngineClient's default admission queue (requests waiting beyond those running), per KV row. */
 const DEFAULT_WAITING_PER_SEQ = 4;
 /** After the engine has drained, responses get this long to flush before connections are cut. */
@@ -119,12 +133,13 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
     maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     logPrompts: config.logPrompts,
     requestTimeoutSeconds: config.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    bodyTimeoutSeconds: config.bodyTimeoutSeconds,
     observer: config.observer ?? ownMetrics ?? undefined,
     metrics: config.metrics ?? ownMetrics ?? undefined,
     features: batches ? [batchRoutes(batches.jobs)] : [],
     openApiPaths: SERVER_OPENAPI_PATHS,
   });
-  const server = await listen(app.fetch, config.host ?? '127.0.0.1', config.port ?? DEFAULT_PORT);
+  const server = await listen(app.fetch, config.host ?? '127.0.0.1', config.port ?? DEFAULT_PORT, (config.headersTimeoutSeconds ?? DEFAULT_HEADERS_TIMEOUT_SECONDS) * 1000);
   const { address: host, port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, model: config.engine.modelDir }, 'listening; loading the model');
@@ -173,6 +188,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
       await ready.catch(() => {});
       if (engine) await engine.drain(Math.max(0, deadline - Date.now()));
       await batchesStopped;
+      await state.model?.prompts.close();
       await closeHttp(server, timeoutSeconds > 0 ? RESPONSE_FLUSH_GRACE_MS : 0);
       ownMetrics?.close();
       logger.info('stopped');
@@ -193,9 +209,12 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
   };
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number, headersTimeoutMs: number): Promise<ServerType> {
   return new Promise((resolveListening, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolveListening(server));
+    // Node's requestTimeout (300 s for the whole request) stays as the outer bound; the body's
+    // own idle timeout (bodyTimeout in the app) ends a stalled upload long before it.
+    const serverOptions = { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS };
+    const server = serve({ fetch, hostname, port, serverOptions }, () => resolveListening(server));
     server.once('error', reject);
   });
 }

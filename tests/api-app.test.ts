@@ -4,6 +4,7 @@ import type { MetricsRenderer } from '../src/api/observability.js';
 import { openApiYaml } from '../src/api/openapi/document.js';
 import { ServingState, type GenerationEngine, type ServedModel } from '../src/api/serving-state.js';
 import { loadTokenizer } from '../src/model/tokenizer/load-tokenizer.js';
+import { InlinePromptEncoder } from '../src/model/tokenizer/prompt-encoder.js';
 import { tinyModelDir } from './helpers/models.js';
 import { memoryLogger } from './helpers/server.js';
 
@@ -52,7 +53,7 @@ describe('the HTTP app without a loaded model', () => {
           throw new Error('these tests never reach the engine');
         },
       };
-      served = { name: 'tiny', engine, tokenizer: await loadTokenizer(tinyModelDir('int4')), samplingDefaults: {}, created: 0 };
+      served = { name: 'tiny', engine, ...(await servedTokenizers(tinyModelDir('int4'))), samplingDefaults: {}, created: 0 };
     });
 
     it('ready: /ready 200; draining: /ready 503 and new work 503 draining', async () => {
@@ -121,3 +122,9 @@ describe('the HTTP app without a loaded model', () => {
   });
 
 });
+
+/** The main thread's tokenizer and an inline prompt encoder over it, as a ServedModel holds them. */
+async function servedTokenizers(modelDir: string) {
+  const tokenizer = await loadTokenizer(modelDir);
+  return { tokenizer, prompts: new InlinePromptEncoder(tokenizer) };
+}

@@ -112,7 +112,7 @@ describe('the Batch API through the OpenAI SDK', () => {
       ['method', jsonl([{ ...good, method: 'GET' }]), /^line 1: method must be 'POST'/],
       ['url', jsonl([{ ...good, url: '/v1/embeddings' }]), /^line 1: url must be one of \/v1\/chat\/completions, \/v1\/completions/],
       ['missing body', jsonl([{ custom_id: 'a', method: 'POST', url: '/v1/completions' }]), /^line 1: body is required/],
-      ['body against the schema', jsonl([good, { ...good, custom_id: 'b', body: { messages: [{ role: 'user', content: 'x' }], temperature: 3 } }]), /^line 2: body\.temperature: /],
+      ['body against the schema', jsonl([good, { ...good, custom_id: 'b', body: { messages: [{ role: 'user', content: 'x' }], temperature: 3 } }]), /^line 2: body\.temperature must be at most 2, got 3/],
       ['unknown body field', jsonl([{ ...good, body: { ...good.body, frobnicate: 1 } }]), /^line 1: Unsupported parameter: 'body\.frobnicate'/],
       ['wrong body for the url', jsonl([{ ...good, url: '/v1/completions' }]), /^line 1: .*body\.(prompt|messages)/],
       ['streaming', jsonl([{ ...good, body: { ...good.body, stream: true } }]), /^line 1: body\.stream: streaming is not supported in a batch/],

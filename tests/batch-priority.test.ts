@@ -9,6 +9,7 @@ import { ServingState, type GenerationEngine } from '../src/api/serving-state.js
 import type { GenerationRequest } from '../src/engine/generation.js';
 import { ServeError } from '../src/errors.js';
 import { loadTokenizer } from '../src/model/tokenizer/load-tokenizer.js';
+import { InlinePromptEncoder } from '../src/model/tokenizer/prompt-encoder.js';
 import { greedyChatLine, jsonl, uploadBatchFile, waitForBatch } from './helpers/batch-files.js';
 import { tinyModelDir } from './helpers/models.js';
 import { memoryLogger, startTestServer } from './helpers/server.js';
@@ -36,7 +37,7 @@ describe('batch priority and the in-process path', () => {
       },
     };
     const state = new ServingState();
-    state.markReady({ name: 'tiny', engine, tokenizer: await loadTokenizer(tinyModelDir('int4')), samplingDefaults: {}, created: 0 });
+    state.markReady({ name: 'tiny', engine, ...(await servedTokenizers(tinyModelDir('int4'))), samplingDefaults: {}, created: 0 });
     const app = createApp({ state, logger: memoryLogger().logger });
     const init = () => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) });
     const completionInit = () => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hi', max_tokens: 2 }) });
@@ -70,3 +71,9 @@ describe('batch priority and the in-process path', () => {
     expect((await waitForBatch(client, batch.id)).request_counts).toEqual({ total: 1, completed: 1, failed: 0 });
   });
 });
+
+/** The main thread's tokenizer and an inline prompt encoder over it, as a ServedModel holds them. */
+async function servedTokenizers(modelDir: string) {
+  const tokenizer = await loadTokenizer(modelDir);
+  return { tokenizer, prompts: new InlinePromptEncoder(tokenizer) };
+}

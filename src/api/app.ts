@@ -1,12 +1,14 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
-import { ServeError } from '../errors.js';
+import { clientClosedRequest, ServeError } from '../errors.js';
 import type { FeatureRoutes } from './feature-routes.js';
 import { requireApiKey } from './http/api-key.js';
 import type { AppEnv } from './http/app-env.js';
+import { bodyTimeout, DEFAULT_BODY_TIMEOUT_SECONDS } from './http/body-timeout.js';
 import { asServeError, errorResponse } from './http/error-response.js';
 import { exchangeLog } from './http/exchange-log.js';
+import { clientGaveUp } from './http/node-bindings.js';
 import type { HttpObserver, MetricsRenderer } from './observability.js';
 import type { OpenApiPaths } from './openapi/document.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
@@ -30,6 +32,8 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** Log prompts and outputs with each request (off: only counts and timings). */
   logPrompts?: boolean;
+  /** The longest a request body may pause while it arrives (--body-timeout); 0: no limit. */
+  bodyTimeoutSeconds?: number;
   /** The longest a generation request may live, queue wait included (--request-timeout); absent or 0: no limit. */
   requestTimeoutSeconds?: number;
   observer?: HttpObserver;
@@ -57,7 +61,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const features = options.features ?? [];
 
-  app.use('*', exchangeLog({ logger: options.logger, observer: options.observer }));
+  app.use('*', exchangeLog({ logger: options.logger, observer: options.observer, logPrompts: options.logPrompts }));
   if (options.apiKey !== undefined) {
     const keyCheck = requireApiKey(options.apiKey);
     for (const path of KEYED_PATHS) app.use(path, keyCheck);
@@ -75,6 +79,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   for (const feature of features) {
     for (const [path, maxSize] of Object.entries(feature.uploadLimits ?? {})) uploadLimits.set(path, limitBody(maxSize, 'upload'));
   }
+  // Outside the body limit, which reads chunked bodies itself: a stall there times out too.
+  app.use('*', bodyTimeout(options.bodyTimeoutSeconds ?? DEFAULT_BODY_TIMEOUT_SECONDS));
   app.use('*', (c, next) => ((c.req.method === 'POST' ? uploadLimits.get(c.req.path) : undefined) ?? requestLimit)(c, next));
 
   registerHealth(app, routeOptions);
@@ -95,12 +101,14 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
 }
 
 function answer(c: Context<AppEnv>, err: unknown, logger: Logger): Response {
-  const error = asServeError(err);
   const exchange = c.get('exchange');
-  if (!(err instanceof ServeError)) logger.error({ err, requestId: exchange?.id }, 'unexpected error answered as 500');
+  const gone = clientGaveUp(c.req.raw, c.env);
+  // A body read that failed because the client hung up is the client's doing, not a server fault.
+  const error = !(err instanceof ServeError) && gone ? clientClosedRequest() : asServeError(err);
+  if (!(err instanceof ServeError) && !gone) logger.error({ err, requestId: exchange?.id }, 'unexpected error answered as 500');
   if (exchange) {
     exchange.error = error;
-    if (c.req.raw.signal.aborted) exchange.clientGone = true;
+    if (gone) exchange.clientGone = true;
   }
   return errorResponse(error);
 }

@@ -1,6 +1,7 @@
 import { ServeError } from '../errors.js';
 import type { SamplingParams } from '../engine/sampling/sampling-params.js';
 import type { EngineClient } from '../engine/worker/engine-client.js';
+import type { PromptEncoder } from '../model/tokenizer/prompt-encoder.js';
 import type { Tokenizer } from '../model/tokenizer/tokenizer.js';
 
 /** The part of EngineClient the API uses (tests may hand in their own). */
@@ -11,8 +12,13 @@ export interface ServedModel {
   /** The name clients use (`model` field, GET /v1/models). */
   name: string;
   engine: GenerationEngine;
-  /** The main thread's own tokenizer: prompts, chat template, logprob token texts. */
+  /** The main thread's own tokenizer: token texts and bytes (logprobs), detokenizing. */
   tokenizer: Tokenizer;
+  /**
+   * Prompts to tokens, chat templates included: long ones on tokenizer threads (TokenizerPool),
+   * so the HTTP thread never stalls on a multi-megabyte prompt.
+   */
+  prompts: PromptEncoder;
   /** Sampling defaults from the model's generation_config.json, under the request's fields. */
   samplingDefaults: Partial<SamplingParams>;
   /** When the model was loaded (Unix seconds), for the `created` field of GET /v1/models. */

@@ -1,12 +1,14 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_MAX_BODY_BYTES } from '../api/app.js';
+import { DEFAULT_BODY_TIMEOUT_SECONDS } from '../api/http/body-timeout.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../batch/batch-jobs.js';
 import { DEFAULT_MAX_BATCH_LINES } from '../batch/input/parse-batch-input.js';
-import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_SECONDS, startServer, type ServerHandle } from '../server.js';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, DEFAULT_HEADERS_TIMEOUT_SECONDS, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_SECONDS, startServer, type ServerHandle } from '../server.js';
 import { DEFAULT_MAX_SEQS } from '../engine/engine-config.js';
+import { DEFAULT_TOKENIZER_WORKERS } from '../engine/worker/tokenizer-pool.js';
 import { downloadModel } from '../convert/hub/download-model.js';
 import { parseHubModelRef } from '../convert/hub/model-ref.js';
-import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt } from '../cli-options/option-parsers.js';
+import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt, parsePositiveNumber } from '../cli-options/option-parsers.js';
 import { ensureBuiltInTinyModel, TINY_MODEL_BANNER } from './serve-tiny-model.js';
 
 interface ServeFlags {
@@ -31,11 +33,14 @@ interface ServeFlags {
   maxBodyBytes: number;
   drainTimeout: number;
   requestTimeout: number;
+  headersTimeout: number;
+  bodyTimeout: number;
   logPrompts?: boolean;
   dataDir: string;
   maxFileBytes: number;
   maxBatchLines: number;
   batchConcurrency?: number;
+  tokenizerWorkers: number;
 }
 
 /** Each flag and its environment variable: QWEN3_SERVE_ + the flag in capitals. */
@@ -79,11 +84,22 @@ export function serveCommand(): Command {
         .argParser(parseNonNegativeNumber)
         .default(DEFAULT_REQUEST_TIMEOUT_SECONDS),
     )
+    .addOption(
+      flag('--headers-timeout <seconds>', "longest a client may take to send a request's headers; past it Node answers 408 and closes the connection")
+        .argParser(parsePositiveNumber)
+        .default(DEFAULT_HEADERS_TIMEOUT_SECONDS),
+    )
+    .addOption(
+      flag('--body-timeout <seconds>', 'longest a request body may pause while it arrives (an idle timeout, so slow steady uploads pass); past it the request is answered 408 body_timeout. 0: no limit')
+        .argParser(parseNonNegativeNumber)
+        .default(DEFAULT_BODY_TIMEOUT_SECONDS),
+    )
     .addOption(flag('--log-prompts', 'log prompts and outputs with each request (default: counts and timings only)'))
     .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files').default('./data'))
     .addOption(flag('--max-file-bytes <bytes>', 'largest file upload (/v1/files), e.g. 200MiB').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES))
     .addOption(flag('--max-batch-lines <n>', 'most requests in one batch file').argParser(parsePositiveInt).default(DEFAULT_MAX_BATCH_LINES))
     .addOption(flag('--batch-prefill-tokens <n>', 'prompt tokens of batch lines per engine step (default 16): fewer keep interactive TTFT near idle beside a batch, more prefill batches faster').argParser(parsePositiveInt))
+    .addOption(flag('--tokenizer-workers <n>', 'threads that tokenize long prompts and render chat templates, so the HTTP thread never stalls on them (0: on the HTTP thread)').argParser(parseNonNegativeInt).default(DEFAULT_TOKENIZER_WORKERS))
     .addOption(flag('--batch-concurrency <n>', 'batch lines in flight at once (default: max-seqs)').argParser(parsePositiveInt))
     .addHelpText('after', '\nEvery flag can also be set by its environment variable, e.g. QWEN3_SERVE_PORT=9000.')
     .action((flags: ServeFlags) => runServe(flags));
@@ -129,11 +145,14 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxBodyBytes: flags.maxBodyBytes,
     drainTimeoutSeconds: flags.drainTimeout,
     requestTimeoutSeconds: flags.requestTimeout,
+    headersTimeoutSeconds: flags.headersTimeout,
+    bodyTimeoutSeconds: flags.bodyTimeout,
     logPrompts: flags.logPrompts ?? false,
     dataDir: flags.dataDir,
     maxFileBytes: flags.maxFileBytes,
     maxBatchLines: flags.maxBatchLines,
     batchConcurrency: flags.batchConcurrency,
+    tokenizerWorkers: flags.tokenizerWorkers,
   });
   stopOnSignals(server);
   try {

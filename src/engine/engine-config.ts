@@ -31,4 +31,10 @@ export interface EngineConfig {
    * above (maxSeqs, maxLen, kvTokenBudget).
    */
   scheduler?: SchedulerTuning;
+  /**
+   * Fault injection for tests: a module (URL or path) whose default export wraps the model runner,
+   * `(runner, options) => ModelRunner`, e.g. one whose forward pass throws at a chosen step. A
+   * module rather than a function because the config crosses into the worker as plain data.
+   */
+  runnerDecorator?: { module: string; options?: unknown };
 }

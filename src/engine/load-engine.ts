@@ -1,7 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ServeError } from '../errors.js';
+import type { ModelRunner } from '../model/model-runner.js';
 import { readModelManifest } from '../model/model-manifest.js';
 import { detectCpu } from '../model/runner/cpu-features.js';
 import { OnnxRunner } from '../model/runner/onnx-runner.js';
@@ -48,7 +50,7 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
     }
     const tokenizer = manifest.hasTokenizer ? await loadTokenizer(config.modelDir) : null;
     const core = new EngineCore({
-      runner,
+      runner: config.runnerDecorator ? await decorateRunner(runner, config.runnerDecorator) : runner,
       decoder: tokenizer,
       eosTokenIds: manifest.eosTokenIds,
       scheduler: { ...config.scheduler, kvTokenBudget },
@@ -78,6 +80,13 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
     await runner.close();
     throw err;
   }
+}
+
+/** The runner wrapped by a fault-injection module (EngineConfig.runnerDecorator). */
+async function decorateRunner(runner: ModelRunner, decorator: NonNullable<EngineConfig['runnerDecorator']>): Promise<ModelRunner> {
+  const url = /^[a-z]+:/.test(decorator.module) ? decorator.module : pathToFileURL(decorator.module).href;
+  const loaded = (await import(url)) as { default: (runner: ModelRunner, options: unknown) => ModelRunner };
+  return loaded.default(runner, decorator.options);
 }
 
 /** Bytes of the ONNX graph and its external weight files. */

@@ -16,10 +16,14 @@ export interface ServeProcess {
 
 /**
  * `qwen3-serve serve` in a child process, run from the TypeScript sources through tsx (so a stale
- * dist/ cannot fool the test). Its pino lines on stdout give the bound URL.
+ * dist/ cannot fool the test). Its pino lines on stdout give the bound URL. `fileSizeKiB` caps
+ * every file the process writes (bash's `ulimit -f`), which makes its data directory "full".
  */
-export function spawnServe(args: string[], env: Record<string, string> = {}): ServeProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli.ts'), 'serve', ...args], {
+export function spawnServe(args: string[], env: Record<string, string> = {}, limits: { fileSizeKiB?: number } = {}): ServeProcess {
+  const command = [process.execPath, '--import', 'tsx', join(root, 'src/cli.ts'), 'serve', ...args];
+  // RLIMIT_FSIZE: a write past the limit fails with EFBIG (Node ignores SIGXFSZ), as on a full disk.
+  const [file, ...argv] = limits.fileSizeKiB === undefined ? command : ['bash', '-c', `ulimit -f ${limits.fileSizeKiB} && exec "$@"`, 'bash', ...command];
+  const child = spawn(file, argv, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_SAMPLING_PARAMS, type SamplingParams } from '../../engine/sampling/sampling-params.js';
 import { invalidParam } from '../../errors.js';
 import { SAMPLING_FIELDS, type SamplingFields } from '../schemas/sampling-fields.js';
+import { parseValue } from '../validation/parse-value.js';
 
 /** Non-strict: a whole request body may be passed, its other fields are not looked at here. */
 const samplingFieldsSchema = z.object(SAMPLING_FIELDS);
@@ -39,12 +40,7 @@ export function parseSamplingParams(
   limits: { vocabSize: number },
   defaults: Partial<SamplingParams> = {},
 ): SamplingParams {
-  const parsed = samplingFieldsSchema.safeParse(fields);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalidParam(String(issue.path[0]), issue.message);
-  }
-  const f = parsed.data;
+  const f = parseValue(samplingFieldsSchema, fields);
   const base: SamplingParams = { ...DEFAULT_SAMPLING_PARAMS, ...defaults };
   const logprobs = f.logprobs ?? base.logprobs;
   const topLogprobs = f.top_logprobs ?? base.topLogprobs;

@@ -1,5 +1,6 @@
 import type { RequestPriority } from '../../engine/generation.js';
 import type { Exchange } from './exchange.js';
+import type { NodeBindings } from './node-bindings.js';
 
 /**
  * What an in-process caller passes as `app.request()`'s third argument (Hono's `env`). Over HTTP
@@ -13,7 +14,7 @@ export interface InProcessBindings {
 
 /** Hono's environment for this app: what middleware hands to routes through the context. */
 export interface AppEnv {
-  Bindings: InProcessBindings;
+  Bindings: InProcessBindings & NodeBindings;
   Variables: {
     /** This HTTP exchange's id, timings and token counts, for its log line and metrics. */
     exchange: Exchange;

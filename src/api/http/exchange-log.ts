@@ -11,6 +11,8 @@ export const UNMATCHED_ROUTE = 'unmatched';
 export interface ExchangeLogOptions {
   logger: Logger;
   observer?: HttpObserver;
+  /** --log-prompts: request content may be logged, the messages of refusals included. */
+  logPrompts?: boolean;
 }
 
 /**
@@ -46,7 +48,13 @@ function report(options: ExchangeLogOptions, exchange: Exchange, method: string,
   if (exchange.prompt !== null) line.prompt = exchange.prompt;
   if (exchange.output !== null) line.output = exchange.output;
   if (exchange.clientGone) line.clientGone = true;
-  if (exchange.error) line.error = { type: exchange.error.type, code: exchange.error.code, message: exchange.error.message };
+  if (exchange.error) {
+    const { type, code, param, message, status: errorStatus } = exchange.error;
+    // A refusal's message and param may repeat what the client sent (a role it named, a key of
+    // logit_bias, an unknown field); type and code say what was refused. Server-side failures
+    // (5xx) are worded by the server and logged whole.
+    line.error = errorStatus < 500 && !options.logPrompts ? { type, code } : { type, code, param, message };
+  }
   if (status >= 500) options.logger.warn(line, 'request');
   else options.logger.info(line, 'request');
   options.observer?.httpRequest({ route, method, status, durationSeconds: durationMs / 1000 });

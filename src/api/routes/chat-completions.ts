@@ -26,7 +26,7 @@ export function registerChatCompletions(app: Hono<AppEnv>, options: RouteOptions
     checkModelName(model, body.model);
     if (body.stream_options && !body.stream) throw invalidParam('stream_options', 'stream_options is only allowed when stream is true');
     const exchange = c.get('exchange');
-    const rendered = renderChat(model.tokenizer, body.messages, { enableThinking: body.chat_template_kwargs?.enable_thinking });
+    const rendered = await renderChat(model.prompts, body.messages, { enableThinking: body.chat_template_kwargs?.enable_thinking });
     if (options.logPrompts) exchange.prompt = rendered.text;
     const request = planGeneration(model, {
       promptTokenIds: rendered.tokenIds,

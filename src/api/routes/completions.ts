@@ -25,7 +25,7 @@ export function registerCompletions(app: Hono<AppEnv>, options: RouteOptions): v
     checkModelName(model, body.model);
     if (body.stream_options && !body.stream) throw invalidParam('stream_options', 'stream_options is only allowed when stream is true');
     const exchange = c.get('exchange');
-    const promptTokenIds = promptTokens(model, body.prompt);
+    const promptTokenIds = await promptTokens(model, body.prompt);
     if (options.logPrompts) exchange.prompt = model.tokenizer.decode(promptTokenIds);
     // Completions' `logprobs` is a count of alternatives; the sampler takes chat's pair of fields.
     const wantsLogprobs = body.logprobs !== null && body.logprobs !== undefined;
@@ -68,9 +68,9 @@ export function registerCompletions(app: Hono<AppEnv>, options: RouteOptions): v
 }
 
 /** The prompt as token ids: text is encoded; ids (also a one-element list of either) pass through. */
-function promptTokens(model: ServedModel, prompt: CompletionRequest['prompt']): number[] {
+async function promptTokens(model: ServedModel, prompt: CompletionRequest['prompt']): Promise<number[]> {
   const single = Array.isArray(prompt) && prompt.length === 1 && (typeof prompt[0] === 'string' || Array.isArray(prompt[0])) ? prompt[0] : prompt;
-  if (typeof single === 'string') return model.tokenizer.encode(single);
+  if (typeof single === 'string') return model.prompts.encode(single);
   const ids = single as number[];
   checkTokenIds(model, ids, 'prompt');
   return [...ids];

@@ -32,7 +32,7 @@ export function registerInstruct(app: Hono<AppEnv>, options: RouteOptions): void
       ...(body.system !== undefined ? [{ role: 'system', content: body.system }] : []),
       ...(body.messages ?? [{ role: 'user', content: body.prompt ?? '' }]),
     ];
-    const rendered = renderChat(model.tokenizer, conversation, { enableThinking: body.enable_thinking });
+    const rendered = await renderChat(model.prompts, conversation, { enableThinking: body.enable_thinking });
     if (options.logPrompts) exchange.prompt = rendered.text;
     const request = planGeneration(model, {
       promptTokenIds: rendered.tokenIds,

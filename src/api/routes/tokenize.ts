@@ -13,11 +13,13 @@ export function registerTokenize(app: Hono<AppEnv>, options: RouteOptions): void
     const body = await parseJsonBody(c.req.raw, TokenizeRequest);
     checkModelName(model, body.model);
     const tokens = body.messages
-      ? renderChat(model.tokenizer, body.messages, {
-          addGenerationPrompt: body.add_generation_prompt ?? true,
-          enableThinking: body.chat_template_kwargs?.enable_thinking,
-        }).tokenIds
-      : model.tokenizer.encode(body.prompt ?? '', { addSpecialTokens: body.add_special_tokens ?? true });
+      ? (
+          await renderChat(model.prompts, body.messages, {
+            addGenerationPrompt: body.add_generation_prompt ?? true,
+            enableThinking: body.chat_template_kwargs?.enable_thinking,
+          })
+        ).tokenIds
+      : await model.prompts.encode(body.prompt ?? '', { addSpecialTokens: body.add_special_tokens ?? true });
     const response: TokenizeResponse = {
       count: tokens.length,
       max_model_len: model.engine.info.contextLimit,

@@ -105,7 +105,22 @@ export const ChatMessage = component(
   'A chat message. `developer` is the system prompt under its newer name. Content parts must be text.',
 );
 
-export const messagesField = z.array(ChatMessage).min(1, { error: 'messages must be a non-empty array' });
+/**
+ * Every message needs content except an assistant turn that carries tool calls (OpenAI's rule):
+ * a `{role: 'user'}` alone would render as an empty turn the client never meant to send.
+ */
+export const messagesField = z
+  .array(ChatMessage)
+  .min(1, { error: 'messages must be a non-empty array' })
+  .superRefine((messages, ctx) => {
+    messages.forEach((message, i) => {
+      if (message.content !== undefined && message.content !== null) return;
+      const toolCalls = (message as { tool_calls?: unknown }).tool_calls;
+      if (message.role === 'assistant' && Array.isArray(toolCalls) && toolCalls.length > 0) return;
+      // An absent field: issueToError answers it as missing_required_parameter, naming the path.
+      ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: [i, 'content'], message: `content is required for a ${message.role} message` });
+    });
+  });
 
 export const chatTemplateKwargsField = z
   .strictObject({

@@ -33,6 +33,11 @@ const SERVER_ERROR_ATTEMPTS = 3;
  * idle executor looks for lines, whatever it was told.
  */
 const CHECK_INTERVAL_MS = 1000;
+/**
+ * After an answer could not be stored (data directory full or read-only), new lines wait this
+ * long: running them would only spend the engine on answers that cannot be kept either.
+ */
+const STORAGE_RETRY_MS = 5000;
 
 /** A line the executor has taken: queued, running, or waiting to be retried. */
 interface ClaimedLine {
@@ -151,10 +156,7 @@ export class BatchExecutor {
         continue;
       }
       const taken = claim;
-      this.queue.add(() => this.runClaim(taken)).catch((err: Error) => {
-        this.options.logger.error({ err, batchId: taken.line.batchId, customId: taken.line.customId }, 'a batch line failed; it stays pending');
-        this.release(taken);
-      });
+      this.queue.add(() => this.runClaim(taken)).catch((err: Error) => this.lineNotStored(taken, err));
     }
   }
 
@@ -179,7 +181,9 @@ export class BatchExecutor {
       if (this.claimed.get(claimKey(claim.line.batchId, claim.line.index)) === claim && !claim.abort.signal.aborted) return claim;
     }
     for (const batch of stores.batches.inStatus('in_progress')) {
-      const line = stores.batches.nextPendingLine(batch.id, this.cursors.get(batch.id) ?? 0);
+      let line = stores.batches.nextPendingLine(batch.id, this.cursors.get(batch.id) ?? 0);
+      // A cursor moved back after a storage failure passes lines still in flight: skip them.
+      while (line && this.claimed.has(claimKey(line.batchId, line.index))) line = stores.batches.nextPendingLine(batch.id, line.index + 1);
       if (!line) continue;
       this.cursors.set(batch.id, line.index + 1);
       const claim: ClaimedLine = { line, abort: new AbortController(), serverErrors: 0 };
@@ -255,6 +259,26 @@ export class BatchExecutor {
     this.options.onLineAnswered?.(line.batchId);
     const batch = stores.batches.get(line.batchId);
     if (batch?.status === 'in_progress' && batch.counts.completed + batch.counts.failed === batch.counts.total) this.end(stores, batch.id, 'completed');
+  }
+
+  /**
+   * A line's answer could not be committed: the store threw (SQLITE_FULL or an I/O error when the
+   * disk is full, SQLITE_READONLY when the directory turned read-only). The transaction rolled
+   * back, so the line is still pending in the database: the cursor moves back to it, new lines
+   * pause for STORAGE_RETRY_MS, and the batch goes on by itself once the disk takes writes again
+   * (or after a restart), every line still answered exactly once.
+   */
+  private lineNotStored(claim: ClaimedLine, err: Error): void {
+    const { batchId, index, customId } = claim.line;
+    this.release(claim);
+    const cursor = this.cursors.get(batchId);
+    if (cursor !== undefined) this.cursors.set(batchId, Math.min(cursor, index));
+    const code = (err as { code?: unknown }).code;
+    this.options.logger.error(
+      { err, code, batchId, customId, dataDir: this.options.data.dir, retryInMs: STORAGE_RETRY_MS },
+      'a batch answer could not be stored (is the data directory full or read-only?); the line stays pending and the batch pauses, then retries',
+    );
+    this.pauseFor(() => STORAGE_RETRY_MS);
   }
 
   private release(claim: ClaimedLine): void {

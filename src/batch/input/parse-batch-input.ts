@@ -1,9 +1,10 @@
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ServeError } from '../../errors.js';
 import { ChatCompletionRequest } from '../../api/schemas/chat.js';
 import { CompletionRequest } from '../../api/schemas/completions.js';
-import { issueToError } from '../../api/validation/issue-to-error.js';
+import { jsonSyntaxFault } from '../../api/validation/parse-body.js';
+import { parseValue } from '../../api/validation/parse-value.js';
 import type { BatchEndpoint } from '../batch-endpoints.js';
 import { BatchRequestInput } from '../http/schemas/batches.js';
 import type { BatchLineInput } from '../storage/batch-store.js';
@@ -18,11 +19,24 @@ export interface BatchInputLimits {
 /** OpenAI's limit on requests per batch. */
 export const DEFAULT_MAX_BATCH_LINES = 50_000;
 
-/** The request schema of each endpoint: the very schema its route validates HTTP bodies with. */
+/**
+ * The request schema of each endpoint (the very schema its route validates HTTP bodies with),
+ * under a `body` key so that its errors name the field as the line holds it: `body.temperature`.
+ */
 const BODY_SCHEMAS: Record<BatchEndpoint, z.ZodType> = {
-  '/v1/chat/completions': ChatCompletionRequest,
-  '/v1/completions': CompletionRequest,
+  '/v1/chat/completions': z.object({ body: ChatCompletionRequest }),
+  '/v1/completions': z.object({ body: CompletionRequest }),
 };
+
+/** A check of the line as `parseValue` does it, its fault a BatchInputError naming the line. */
+function checkLinePart<Schema extends z.ZodType>(lineNumber: number, schema: Schema, value: unknown): z.output<Schema> {
+  try {
+    return parseValue(schema, value);
+  } catch (err) {
+    if (err instanceof ServeError) throw new BatchInputError(lineNumber, err);
+    throw err;
+  }
+}
 
 /** A bad input file: a 400 whose message starts with the line at fault (1-based), when there is one. */
 export class BatchInputError extends ServeError {
@@ -103,17 +117,11 @@ function parseLine(row: string, lineNumber: number, limits: BatchInputLimits): B
   try {
     value = JSON.parse(row);
   } catch (err) {
-    throw fault(lineNumber, `not valid JSON: ${(err as Error).message}`, 'invalid_json');
+    throw fault(lineNumber, `not valid JSON: ${jsonSyntaxFault(err as Error)}`, 'invalid_json');
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fault(lineNumber, 'a line must be a JSON object', 'invalid_json');
-  const envelope = BatchRequestInput.safeParse(value);
-  if (!envelope.success) throw new BatchInputError(lineNumber, issueToError(envelope.error.issues[0]));
-  const { custom_id: customId, url, body } = envelope.data;
-  const checked = BODY_SCHEMAS[url].safeParse(body);
-  if (!checked.success) {
-    const issue = checked.error.issues[0];
-    throw new BatchInputError(lineNumber, issueToError({ ...issue, path: ['body', ...issue.path] }));
-  }
+  const { custom_id: customId, url, body } = checkLinePart(lineNumber, BatchRequestInput, value);
+  checkLinePart(lineNumber, BODY_SCHEMAS[url], { body });
   if (body.stream === true) throw fault(lineNumber, 'body.stream: streaming is not supported in a batch; leave stream out or false', 'unsupported_parameter');
   // The raw body (not the schema's output) is what runs: the route parses and defaults it itself.
   const bodyText = JSON.stringify(body);

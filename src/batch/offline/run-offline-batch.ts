@@ -96,6 +96,7 @@ export async function runOfflineBatch(options: OfflineBatchOptions): Promise<Off
   } finally {
     await service?.stop();
     await loaded.engine.close();
+    await loaded.served.prompts.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Hono } from 'hono';
 import type { AppEnv } from '../../../api/http/app-env.js';
+import { parseFormBody } from '../../../api/validation/parse-form-body.js';
 import { parseValue } from '../../../api/validation/parse-value.js';
 import type { BatchJobs } from '../../batch-jobs.js';
 import type { StoredFile } from '../../storage/file-store.js';
@@ -12,7 +13,7 @@ export const FILES_PATH = '/v1/files';
 /** POST/GET /v1/files, GET/DELETE /v1/files/{id}, GET /v1/files/{id}/content: OpenAI's Files API for batch input and output. */
 export function registerFiles(app: Hono<AppEnv>, jobs: BatchJobs): void {
   app.post(FILES_PATH, async (c) => {
-    const form = parseValue(FileUploadRequest, await c.req.parseBody());
+    const form = await parseFormBody(c, FileUploadRequest);
     const content = new Uint8Array(await form.file.arrayBuffer());
     return c.json(fileObject(await jobs.uploadFile(form.file.name, content)));
   });
