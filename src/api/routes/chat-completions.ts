@@ -1,7 +1,9 @@
 import type { Hono } from 'hono';
 import { invalidParam } from '../../errors.js';
 import type { EngineEvent, GenerationRequest } from '../../engine/generation.js';
+import { checkGrammarSpec } from '../../engine/constraints/grammar-check.js';
 import { renderChat } from '../chat/render-chat.js';
+import { responseFormatGrammar } from '../structured-output/response-format-grammar.js';
 import { collectChoices, publicFinishReason } from '../generation/collect-choices.js';
 import { generationStream } from '../generation/generation-stream.js';
 import { chatLogprobContent } from '../generation/logprobs.js';
@@ -26,7 +28,12 @@ export function registerChatCompletions(app: Hono<AppEnv>, options: RouteOptions
     checkModelName(model, body.model);
     if (body.stream_options && !body.stream) throw invalidParam('stream_options', 'stream_options is only allowed when stream is true');
     const exchange = c.get('exchange');
-    const rendered = renderChat(model.tokenizer, body.messages, { enableThinking: body.chat_template_kwargs?.enable_thinking });
+    const grammar = responseFormatGrammar(body.response_format);
+    if (grammar) await checkGrammarSpec(grammar, 'response_format.json_schema.schema');
+    // A constrained answer starts with its first JSON token, so Qwen3's thinking block is left
+    // out unless the client asked for it.
+    const enableThinking = body.chat_template_kwargs?.enable_thinking ?? (grammar ? false : undefined);
+    const rendered = renderChat(model.tokenizer, body.messages, { enableThinking });
     if (options.logPrompts) exchange.prompt = rendered.text;
     const request = planGeneration(model, {
       promptTokenIds: rendered.tokenIds,
@@ -36,6 +43,8 @@ export function registerChatCompletions(app: Hono<AppEnv>, options: RouteOptions
       stop: body.stop,
       sampling: body,
       priority: c.env?.priority,
+      grammar,
+      grammarParam: 'response_format',
     });
     exchange.promptTokens = request.promptTokenIds.length;
     const { events, abort } = startGeneration(model, request, c.req.raw.signal, options.requestTimeoutSeconds);

@@ -16,6 +16,7 @@ import {
   userField,
 } from './common.js';
 import { component } from './registry.js';
+import { ResponseFormat } from './response-format.js';
 
 /** POST /v1/chat/completions: request, response, stream chunk. */
 
@@ -35,11 +36,7 @@ export const ChatCompletionRequest = component(
     tools: noOpOnly(z.array(z.unknown()), (tools) => tools.length === 0, 'tools (function calling) is not supported; only [] is accepted'),
     tool_choice: noOpOnly(z.string(), (choice) => choice === 'none' || choice === 'auto', "tool_choice is accepted only as 'none' or 'auto' (no tools)"),
     parallel_tool_calls: noOpOnly(z.boolean(), () => true, 'parallel_tool_calls has no effect without tools'),
-    response_format: noOpOnly(
-      z.object({ type: z.string() }).loose(),
-      (format) => format.type === 'text',
-      "response_format is accepted only as {type: 'text'} (no JSON mode or schemas)",
-    ),
+    response_format: ResponseFormat.nullish(),
     store: noOpOnly(z.boolean(), (store) => !store, 'store is accepted only as false (nothing is stored)'),
     modalities: noOpOnly(z.array(z.string()), (m) => m.length === 1 && m[0] === 'text', "modalities is accepted only as ['text']"),
   }),
