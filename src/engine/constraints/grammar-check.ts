@@ -22,11 +22,28 @@ export async function checkGrammarSpec(spec: GrammarSpec, param: string): Promis
     if (refusal) throw unsupported(param, refusal.reason);
     return;
   }
-  const refusal = await schemaRefusal(spec.schema);
+  await checkJsonSchema(spec.schema, param);
+}
+
+/**
+ * A JSON Schema as xgrammar's EBNF (whitespace bounded as for response_format), for grammars
+ * that embed a schema in a larger one (a function's arguments inside a `<tool_call>` block).
+ * A schema xgrammar cannot enforce is the same 400 as checkGrammarSpec's, naming `param`'s part.
+ */
+export async function jsonSchemaToEbnf(schema: string, param: string): Promise<string> {
+  const { xgrammar, withDiagnostics } = loadXGrammar();
+  const outcome = await withDiagnostics(() => xgrammar.Testings._jsonSchemaToEBNF(schema, true, undefined, undefined, true, MAX_JSON_WHITESPACE));
+  if (outcome.result !== undefined) return outcome.result;
+  await checkJsonSchema(schema, param);
+  throw unsupported(param, xgrammarReason(outcome.lines, outcome.error));
+}
+
+async function checkJsonSchema(schemaText: string, param: string): Promise<void> {
+  const refusal = await schemaRefusal(schemaText);
   if (!refusal) return;
   let schema: unknown;
   try {
-    schema = JSON.parse(spec.schema);
+    schema = JSON.parse(schemaText);
   } catch {
     throw unsupported(param, refusal.reason);
   }
