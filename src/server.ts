@@ -32,6 +32,8 @@ export interface ServerConfig extends ServedModelConfig {
    */
   requestTimeoutSeconds?: number;
   logPrompts?: boolean;
+  /** Origins browsers may call the API from (`*`: any); default none (no CORS headers). */
+  corsOrigins?: readonly string[];
   /** Default: pino JSON lines on stdout. */
   logger?: Logger;
   /**
@@ -118,6 +120,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
     apiKey: config.apiKey,
     maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     logPrompts: config.logPrompts,
+    corsOrigins: config.corsOrigins,
     requestTimeoutSeconds: config.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
     observer: config.observer ?? ownMetrics ?? undefined,
     metrics: config.metrics ?? ownMetrics ?? undefined,

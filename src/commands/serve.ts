@@ -30,6 +30,7 @@ interface ServeFlags {
   drainTimeout: number;
   requestTimeout: number;
   logPrompts?: boolean;
+  corsOrigins?: string[];
   dataDir: string;
   maxFileBytes: number;
   maxBatchLines: number;
@@ -60,6 +61,11 @@ export function serveCommand(): Command {
     .addOption(flag('--max-model-len <n>', "most tokens (prompt + output) per sequence; default min(model's context, 8192)").argParser(parsePositiveInt))
     .addOption(flag('--kv-memory <bytes>', 'KV cache budget, e.g. 4GiB or 512MB; default 25% of system memory').argParser(parseByteSize))
     .addOption(flag('--api-key <key>', 'require "Authorization: Bearer <key>" on the API routes'))
+    .addOption(
+      flag('--cors-origins <list>', "comma-separated origins browser apps may call the API from, or '*' for any (default: none)").argParser((value) =>
+        value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
+      ),
+    )
     .addOption(flag('--served-model-name <name>', "the model name clients use; default the model folder's name"))
     .addOption(flag('--max-waiting <n>', 'requests allowed to wait beyond those running before 429 (default 4 x max-seqs)').argParser(parseNonNegativeInt))
     .addOption(flag('--max-num-batched-tokens <n>', 'tokens per engine step, decodes plus prefill chunks (default max-seqs + max-prefill-chunk)').argParser(parsePositiveInt))
@@ -126,6 +132,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     drainTimeoutSeconds: flags.drainTimeout,
     requestTimeoutSeconds: flags.requestTimeout,
     logPrompts: flags.logPrompts ?? false,
+    corsOrigins: flags.corsOrigins,
     dataDir: flags.dataDir,
     maxFileBytes: flags.maxFileBytes,
     maxBatchLines: flags.maxBatchLines,

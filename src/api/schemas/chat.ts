@@ -15,6 +15,7 @@ import {
   Usage,
   userField,
 } from './common.js';
+import { IGNORED_FIELDS } from './ignored-fields.js';
 import { component } from './registry.js';
 import { ResponseFormat } from './response-format.js';
 import { FunctionTool, ToolChoice } from './tools.js';
@@ -38,7 +39,7 @@ export const ChatCompletionRequest = component(
     tool_choice: ToolChoice.nullish(),
     parallel_tool_calls: z.boolean().nullish().meta({ description: 'false: at most one call per answer. Default true.' }),
     response_format: ResponseFormat.nullish(),
-    store: noOpOnly(z.boolean(), (store) => !store, 'store is accepted only as false (nothing is stored)'),
+    ...IGNORED_FIELDS,
     modalities: noOpOnly(z.array(z.string()), (m) => m.length === 1 && m[0] === 'text', "modalities is accepted only as ['text']"),
   }),
   'ChatCompletionRequest',
