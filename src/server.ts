@@ -36,6 +36,8 @@ export interface ServerConfig extends ServedModelConfig {
   /** Longest a request body may pause while it arrives; answered 408 past it. Default 30 s; 0: no limit. */
   bodyTimeoutSeconds?: number;
   logPrompts?: boolean;
+  /** Origins browsers may call the API from (`*`: any); default none (no CORS headers). */
+  corsOrigins?: readonly string[];
   /** Default: pino JSON lines on stdout. */
   logger?: Logger;
   /**
@@ -132,6 +134,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
     apiKey: config.apiKey,
     maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     logPrompts: config.logPrompts,
+    corsOrigins: config.corsOrigins,
     requestTimeoutSeconds: config.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
     bodyTimeoutSeconds: config.bodyTimeoutSeconds,
     observer: config.observer ?? ownMetrics ?? undefined,

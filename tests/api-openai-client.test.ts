@@ -45,7 +45,13 @@ describe('the OpenAI SDK against qwen3-serve', () => {
     expect(completion.choices[0].finish_reason).toBe('length');
     const promptTokens = await promptTokenCount();
     // The server's first request: nothing can come from the prefix cache yet.
-    expect(completion.usage).toEqual({ prompt_tokens: promptTokens, completion_tokens: 12, total_tokens: promptTokens + 12, prompt_tokens_details: { cached_tokens: 0 } });
+    expect(completion.usage).toEqual({
+      prompt_tokens: promptTokens,
+      completion_tokens: 12,
+      total_tokens: promptTokens + 12,
+      prompt_tokens_details: { cached_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    });
   });
 
   it('streams the same text as the whole answer, then the usage chunk', async () => {

@@ -20,6 +20,7 @@ import { registerModels } from './routes/models.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerTokenize } from './routes/tokenize.js';
 import type { ServingState } from './serving-state.js';
+import { corsMiddleware } from './http/cors.js';
 
 /** Default request body limit: a long prompt is ~100 KB of JSON; 4 MiB leaves room for chats. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -34,6 +35,8 @@ export interface AppOptions {
   logPrompts?: boolean;
   /** The longest a request body may pause while it arrives (--body-timeout); 0: no limit. */
   bodyTimeoutSeconds?: number;
+  /** Origins browsers may call the server from (--cors-origins; `*`: any). Absent or empty: no CORS. */
+  corsOrigins?: readonly string[];
   /** The longest a generation request may live, queue wait included (--request-timeout); absent or 0: no limit. */
   requestTimeoutSeconds?: number;
   observer?: HttpObserver;
@@ -62,6 +65,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const features = options.features ?? [];
 
   app.use('*', exchangeLog({ logger: options.logger, observer: options.observer, logPrompts: options.logPrompts }));
+  // Before the key check: a browser's preflight (OPTIONS) never carries the Authorization header.
+  if (options.corsOrigins && options.corsOrigins.length > 0) app.use('*', corsMiddleware(options.corsOrigins));
   if (options.apiKey !== undefined) {
     const keyCheck = requireApiKey(options.apiKey);
     for (const path of KEYED_PATHS) app.use(path, keyCheck);

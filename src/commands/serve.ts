@@ -36,6 +36,7 @@ interface ServeFlags {
   headersTimeout: number;
   bodyTimeout: number;
   logPrompts?: boolean;
+  corsOrigins?: string[];
   dataDir: string;
   maxFileBytes: number;
   maxBatchLines: number;
@@ -67,6 +68,11 @@ export function serveCommand(): Command {
     .addOption(flag('--max-model-len <n>', "most tokens (prompt + output) per sequence; default min(model's context, 8192)").argParser(parsePositiveInt))
     .addOption(flag('--kv-memory <bytes>', 'KV cache budget, e.g. 4GiB or 512MB; default 25% of system memory').argParser(parseByteSize))
     .addOption(flag('--api-key <key>', 'require "Authorization: Bearer <key>" on the API routes'))
+    .addOption(
+      flag('--cors-origins <list>', "comma-separated origins browser apps may call the API from, or '*' for any (default: none)").argParser((value) =>
+        value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
+      ),
+    )
     .addOption(flag('--served-model-name <name>', "the model name clients use; default the model folder's name"))
     .addOption(flag('--max-waiting <n>', 'requests allowed to wait beyond those running before 429 (default 4 x max-seqs)').argParser(parseNonNegativeInt))
     .addOption(flag('--max-num-batched-tokens <n>', 'tokens per engine step, decodes plus prefill chunks (default max-seqs + max-prefill-chunk)').argParser(parsePositiveInt))
@@ -148,6 +154,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     headersTimeoutSeconds: flags.headersTimeout,
     bodyTimeoutSeconds: flags.bodyTimeout,
     logPrompts: flags.logPrompts ?? false,
+    corsOrigins: flags.corsOrigins,
     dataDir: flags.dataDir,
     maxFileBytes: flags.maxFileBytes,
     maxBatchLines: flags.maxBatchLines,

@@ -9,6 +9,8 @@ import {
 } from '../../scheduler/index.js';
 import { ServeError } from '../errors.js';
 import type { ModelRunner } from '../model/model-runner.js';
+import type { GrammarCompiler } from './constraints/grammar-compiler.js';
+import type { TokenConstraint } from './constraints/token-constraint.js';
 import type { TokenTextDecoder } from './detokenizer.js';
 import type { ChoiceDelta, EngineEvent, FinishReason, GenerationRequest } from './generation.js';
 import { KvRows } from './kv-rows.js';
@@ -26,6 +28,8 @@ export interface EngineCoreOptions {
   scheduler: Omit<SchedulerConfig, 'maxSeqs' | 'maxLen'>;
   /** Epoch milliseconds; injectable for tests. */
   clock?: () => number;
+  /** Compiles requests' grammars against the model's vocabulary; absent without a tokenizer. */
+  grammars?: GrammarCompiler | null;
 }
 
 export interface StepResult {
@@ -35,6 +39,9 @@ export interface StepResult {
 
 /** Logits of one sequence's last position, a view into the step's output. */
 type SampledRows = Map<string, Float32Array>;
+
+/** The grammar masks of a step's constrained sequences, by sequence id ([ceil(vocab / 32)] words each). */
+type StepMasks = Map<string, Int32Array>;
 
 /** A step's delta events by sequence id, held until the scheduler says which sequences finished. */
 type StepDeltas = Map<string, EngineEvent & { type: 'delta' }>;
@@ -54,6 +61,9 @@ export class EngineCore {
   /** Live sequences by scheduler id, each pointing to its group. */
   private readonly sequences = new Map<string, { sequence: Sequence; group: RequestGroup }>();
   private readonly clock: () => number;
+  private readonly grammars: GrammarCompiler | null;
+  /** Requests whose grammar is compiling, and whether an abort came meanwhile. */
+  private readonly compiling = new Map<string, { aborted: boolean }>();
   /** Final events produced outside a step (aborts), delivered with the next step's events. */
   private pending: EngineEvent[] = [];
 
@@ -62,6 +72,7 @@ export class EngineCore {
     this.decoder = options.decoder;
     this.eosTokenIds = options.eosTokenIds;
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
+    this.grammars = options.grammars ?? null;
     const { maxSeqs, maxLen } = options.runner.info;
     this.scheduler = new Scheduler({ ...options.scheduler, maxSeqs, maxLen });
     // A row holds at most the sequence's tokens; copying one position too many is harmless.
@@ -92,8 +103,45 @@ export class EngineCore {
     await this.runner.close();
   }
 
-  /** Queues a request (its n choices). Throws ServeError when it can never run. */
-  add(request: GenerationRequest): void {
+  /**
+   * Queues a request like add(), first compiling its grammar, if it has one, into a matcher per
+   * choice (the compile is cached by grammar, so only a new grammar waits). The engine keeps
+   * stepping meanwhile; an abort that arrives during the compile drops the request. A request
+   * without a grammar is added before this returns its promise.
+   */
+  async addRequest(request: GenerationRequest): Promise<void> {
+    if (!request.grammar) return this.add(request);
+    if (!this.grammars) {
+      throw new ServeError('invalid_request_error', 'this model has no tokenizer, so its output cannot follow a grammar', { code: 'unsupported_schema' });
+    }
+    if (this.groups.has(request.id) || this.compiling.has(request.id)) {
+      throw new ServeError('invalid_request_error', `request id ${request.id} is already in use`);
+    }
+    const state = { aborted: false };
+    this.compiling.set(request.id, state);
+    let constraints: TokenConstraint[];
+    try {
+      constraints = await this.grammars.constraints(request.grammar, request.n);
+    } finally {
+      this.compiling.delete(request.id);
+    }
+    if (state.aborted) {
+      for (const constraint of constraints) constraint.release();
+      return;
+    }
+    try {
+      this.add(request, constraints);
+    } catch (err) {
+      for (const constraint of constraints) constraint.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Queues a request (its n choices), with one grammar matcher per choice when constrained (see
+   * addRequest). Throws ServeError when it can never run.
+   */
+  add(request: GenerationRequest, constraints?: readonly TokenConstraint[]): void {
     if (this.groups.has(request.id)) {
       throw new ServeError('invalid_request_error', `request id ${request.id} is already in use`);
     }
@@ -105,6 +153,7 @@ export class EngineCore {
       stop: request.stop,
       eosTokenIds: this.eosTokenIds,
       decoder: this.decoder,
+      constraint: constraints?.[choice],
     }));
     const group = new RequestGroup(request, sequences);
     const added: string[] = [];
@@ -134,6 +183,8 @@ export class EngineCore {
    * finish is normal).
    */
   abort(requestId: string, reason: FinishReason = 'abort'): void {
+    const compiling = this.compiling.get(requestId);
+    if (compiling) compiling.aborted = true;
     const group = this.groups.get(requestId);
     if (!group || group.done) return;
     for (const sequence of group.sequences) {
@@ -153,7 +204,8 @@ export class EngineCore {
     this.applyRowChanges(output, recorder.startedAt);
     const events = this.takePending();
     const logits = await this.executeOrFail(output, recorder, events);
-    const { deltas, stopped } = this.sample(logits, recorder);
+    const masks = await this.grammarMasks(logits);
+    const { deltas, stopped } = this.sample(logits, masks, recorder);
     const { finished } = this.scheduler.update(output, { stopped });
     this.emit(deltas, finished, events);
     const report = recorder.report(output, logits.size, this.scheduler.stats(), this.runner.info.kvBytesPerToken);
@@ -181,17 +233,32 @@ export class EngineCore {
   }
 
   /**
-   * Each sequence with logits takes its next token (all at one `now`, the end of the forward
-   * passes). Returns each one's delta, not yet emitted, and the ids that hit a stop.
+   * The allowed-token masks of the constrained sequences that sample this step, built where
+   * the sampler runs, after the forward passes and before any token is chosen.
    */
-  private sample(logitsById: SampledRows, recorder: StepRecorder): { deltas: StepDeltas; stopped: string[] } {
+  private async grammarMasks(logitsById: SampledRows): Promise<StepMasks> {
+    const masks: StepMasks = new Map();
+    for (const id of logitsById.keys()) {
+      const { sequence, group } = this.entry(id);
+      if (sequence.constraint === null || group.isFinished(sequence)) continue;
+      masks.set(id, await sequence.constraint.allowedTokens());
+    }
+    return masks;
+  }
+
+  /**
+   * Each sequence with logits takes its next token (all at one `now`, the end of the forward
+   * passes), within its grammar's mask if it has one. Returns each one's delta, not yet
+   * emitted, and the ids that hit a stop.
+   */
+  private sample(logitsById: SampledRows, masks: StepMasks, recorder: StepRecorder): { deltas: StepDeltas; stopped: string[] } {
     const now = this.clock();
     const stopped: string[] = [];
     const deltas: StepDeltas = new Map();
     for (const [id, logits] of logitsById) {
       const { sequence, group } = this.entry(id);
       if (group.isFinished(sequence)) continue; // aborted while the step ran
-      const result = sequence.advance(logits);
+      const result = sequence.advance(logits, masks.get(id));
       recorder.recordToken(group.recordToken(sequence, now));
       if (result.stopped) stopped.push(id);
       deltas.set(id, { type: 'delta', requestId: group.id, delta: result.delta });
@@ -278,6 +345,7 @@ export class EngineCore {
       for (const sequence of group.sequences) {
         if (group.isFinished(sequence)) continue;
         this.scheduler.abort(sequence.id, 'error');
+        sequence.release();
         group.recordFinish({ choice: sequence.choice, text: '', tokenIds: [], logprobs: null, finishReason: 'error' });
       }
       events.push({ type: 'error', requestId: group.id, error: error.toJSON() });

@@ -1,4 +1,5 @@
 import type { SerializedServeError } from '../errors.js';
+import type { GrammarSpec } from './constraints/grammar-spec.js';
 import type { TokenLogprob } from './sampling/raw-logprobs.js';
 import type { SamplingParams } from './sampling/sampling-params.js';
 
@@ -22,6 +23,11 @@ export interface GenerationRequest {
   /** Stop strings, never part of the output. */
   stop: string[];
   priority: RequestPriority;
+  /**
+   * What every choice's output must match (structured outputs, forced tool calls): each step
+   * only the tokens the grammar allows can be sampled. Absent: free text.
+   */
+  grammar?: GrammarSpec;
   /** When the server received the request (epoch ms), for queue-time metrics. */
   arrivalTime: number;
 }

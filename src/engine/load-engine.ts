@@ -8,6 +8,7 @@ import { readModelManifest } from '../model/model-manifest.js';
 import { detectCpu } from '../model/runner/cpu-features.js';
 import { OnnxRunner } from '../model/runner/onnx-runner.js';
 import { loadTokenizer } from '../model/tokenizer/load-tokenizer.js';
+import { GrammarCompiler } from './constraints/grammar-compiler.js';
 import { DEFAULT_DEVICE, DEFAULT_MAX_SEQS, type EngineConfig } from './engine-config.js';
 import { EngineCore } from './engine-core.js';
 import type { EngineInfo } from './engine-info.js';
@@ -49,9 +50,18 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
       });
     }
     const tokenizer = manifest.hasTokenizer ? await loadTokenizer(config.modelDir) : null;
+    const grammars = tokenizer
+      ? new GrammarCompiler(() => ({
+          entries: tokenizer.vocabularyEntries(),
+          vocabType: tokenizer.byteLevel ? 'byte_level' : 'raw',
+          logitsWidth: runner.info.vocabSize,
+          stopTokenIds: manifest.eosTokenIds,
+        }))
+      : null;
     const core = new EngineCore({
       runner: config.runnerDecorator ? await decorateRunner(runner, config.runnerDecorator) : runner,
       decoder: tokenizer,
+      grammars,
       eosTokenIds: manifest.eosTokenIds,
       scheduler: { ...config.scheduler, kvTokenBudget },
     });

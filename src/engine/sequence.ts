@@ -1,6 +1,8 @@
+import type { TokenConstraint } from './constraints/token-constraint.js';
 import { IncrementalDetokenizer, type TokenTextDecoder } from './detokenizer.js';
 import type { ChoiceDelta, FinishReason, GeneratedTokenLogprobs } from './generation.js';
 import { Sampler } from './sampling/sampler.js';
+import { applyTokenMask } from './sampling/token-mask.js';
 import type { SamplingParams } from './sampling/sampling-params.js';
 import { StopStringMatcher } from './stop-matcher.js';
 
@@ -13,6 +15,8 @@ export interface SequenceOptions {
   eosTokenIds: readonly number[];
   /** Null for models without a tokenizer: tokens are produced, text stays empty. */
   decoder: TokenTextDecoder | null;
+  /** The grammar this choice's output must follow, if any; the sequence owns and releases it. */
+  constraint?: TokenConstraint;
 }
 
 /** What sampling one token did to a sequence. */
@@ -36,6 +40,8 @@ export class Sequence {
   private readonly sampler: Sampler;
   private readonly detokenizer: IncrementalDetokenizer | null;
   private readonly stops: StopStringMatcher;
+  /** Null for free text. Released when the sequence finishes. */
+  readonly constraint: TokenConstraint | null;
   /** The stop string or stop token id that ended the output, once one has. */
   private stopReason: string | number | null = null;
 
@@ -53,15 +59,23 @@ export class Sequence {
       ? new IncrementalDetokenizer(options.decoder, { contextTokenIds: options.promptTokenIds })
       : null;
     this.stops = new StopStringMatcher(options.stop);
+    this.constraint = options.constraint ?? null;
   }
 
   get generatedCount(): number {
     return this.tokenIds.length - this.promptLength;
   }
 
-  /** Samples the next token from this sequence's row of logits ([vocab]) and turns it into text. */
-  advance(logits: Float32Array): SequenceStep {
+  /**
+   * Samples the next token from this sequence's row of logits ([vocab]) and turns it into text.
+   * `allowed` is the grammar's mask for this step (constrained sequences only): applied to the
+   * row before sampling, so logprobs, penalties and top-k/top-p all see the constrained
+   * distribution, as with vLLM's bitmask on the logits.
+   */
+  advance(logits: Float32Array, allowed?: Int32Array): SequenceStep {
+    if (allowed) applyTokenMask(logits, allowed);
     const { tokenId, logprobs } = this.sampler.sample(logits);
+    this.constraint?.accept(tokenId);
     this.tokenIds.push(tokenId);
     const tokenLogprobs: GeneratedTokenLogprobs[] | null = logprobs ? [{ tokenId, ...logprobs }] : null;
     if (this.sampler.isStopToken(tokenId)) {
@@ -85,6 +99,7 @@ export class Sequence {
    * `reason` is the scheduler's verdict; a stop string found in the released text makes it "stop".
    */
   finish(reason: FinishReason): ChoiceDelta {
+    this.release();
     let text = '';
     let finishReason = reason;
     if (typeof this.stopReason !== 'string') {
@@ -99,5 +114,10 @@ export class Sequence {
       }
     }
     return { choice: this.choice, text, tokenIds: [], logprobs: null, finishReason, stopReason: this.stopReason };
+  }
+
+  /** Frees what the sequence holds outside JavaScript's heap (its grammar matcher). */
+  release(): void {
+    this.constraint?.release();
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ServeError, invalidParam } from '../../errors.js';
+import type { GrammarSpec } from '../../engine/constraints/grammar-spec.js';
 import type { GenerationRequest, RequestPriority } from '../../engine/generation.js';
 import type { SamplingFields } from '../schemas/sampling-fields.js';
 import type { ServedModel } from '../serving-state.js';
@@ -18,6 +19,10 @@ export interface GenerationInput {
   sampling: SamplingFields;
   /** Default interactive; batch lines come in-process at `batch` (see InProcessBindings). */
   priority?: RequestPriority;
+  /** What the output must match (response_format, forced tool calls), checked by the caller. */
+  grammar?: GrammarSpec | null;
+  /** The request field the grammar came from, named when it conflicts with another setting. */
+  grammarParam?: string;
 }
 
 /**
@@ -53,6 +58,7 @@ export function planGeneration(model: ServedModel, input: GenerationInput): Gene
   if (sampling.minTokens > maxTokens) {
     throw invalidParam('min_tokens', `min_tokens (${sampling.minTokens}) must not exceed max_tokens (${maxTokens})`);
   }
+  if (input.grammar) checkGrammarCompatible(sampling, input.grammarParam ?? 'response_format');
   const stop = input.stop === null || input.stop === undefined ? [] : typeof input.stop === 'string' ? [input.stop] : input.stop;
   return {
     id: randomUUID(),
@@ -62,8 +68,19 @@ export function planGeneration(model: ServedModel, input: GenerationInput): Gene
     maxTokens,
     stop: stop.filter((s) => s.length > 0),
     priority: input.priority ?? 'interactive',
+    ...(input.grammar ? { grammar: input.grammar } : {}),
     arrivalTime: Date.now(),
   };
+}
+
+/**
+ * A grammar ends the output with an end-of-sequence token once the value is complete, and
+ * allows nothing else then: min_tokens (which bans that token early) and ignore_eos (which
+ * ignores it) would leave no token to sample.
+ */
+function checkGrammarCompatible(sampling: GenerationRequest['sampling'], grammarParam: string): void {
+  if (sampling.minTokens > 0) throw invalidParam('min_tokens', `min_tokens cannot be combined with ${grammarParam}: the grammar decides where the output ends`);
+  if (sampling.ignoreEos) throw invalidParam('ignore_eos', `ignore_eos cannot be combined with ${grammarParam}: the grammar decides where the output ends`);
 }
 
 function contextExceeded(param: string, message: string): ServeError {

@@ -15,7 +15,10 @@ import {
   Usage,
   userField,
 } from './common.js';
+import { IGNORED_FIELDS } from './ignored-fields.js';
 import { component } from './registry.js';
+import { ResponseFormat } from './response-format.js';
+import { FunctionTool, ToolChoice } from './tools.js';
 
 /** POST /v1/chat/completions: request, response, stream chunk. */
 
@@ -32,21 +35,34 @@ export const ChatCompletionRequest = component(
     user: userField,
     ...SAMPLING_FIELDS,
     chat_template_kwargs: chatTemplateKwargsField,
-    tools: noOpOnly(z.array(z.unknown()), (tools) => tools.length === 0, 'tools (function calling) is not supported; only [] is accepted'),
-    tool_choice: noOpOnly(z.string(), (choice) => choice === 'none' || choice === 'auto', "tool_choice is accepted only as 'none' or 'auto' (no tools)"),
-    parallel_tool_calls: noOpOnly(z.boolean(), () => true, 'parallel_tool_calls has no effect without tools'),
-    response_format: noOpOnly(
-      z.object({ type: z.string() }).loose(),
-      (format) => format.type === 'text',
-      "response_format is accepted only as {type: 'text'} (no JSON mode or schemas)",
-    ),
-    store: noOpOnly(z.boolean(), (store) => !store, 'store is accepted only as false (nothing is stored)'),
+    tools: z.array(FunctionTool).max(128).nullish().meta({ description: 'Functions the model may call (at most 128).' }),
+    tool_choice: ToolChoice.nullish(),
+    parallel_tool_calls: z.boolean().nullish().meta({ description: 'false: at most one call per answer. Default true.' }),
+    response_format: ResponseFormat.nullish(),
+    ...IGNORED_FIELDS,
     modalities: noOpOnly(z.array(z.string()), (m) => m.length === 1 && m[0] === 'text', "modalities is accepted only as ['text']"),
   }),
   'ChatCompletionRequest',
   "OpenAI's chat completion request, plus vLLM's sampling extras. Unknown fields are a 400 unsupported_parameter.",
 );
 export type ChatCompletionRequest = z.output<typeof ChatCompletionRequest>;
+
+/** A chat choice also ends with `tool_calls` when its answer is function calls. */
+const ChatFinishReason = z.union([FinishReason, z.literal('tool_calls')]);
+
+const ToolCallOut = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string().meta({ description: 'The arguments as a JSON string.' }) }),
+});
+
+/** Streamed like OpenAI: a call's first delta has its index, id and name; later ones add argument text. */
+const ToolCallDelta = z.object({
+  index: z.int().min(0),
+  id: z.string().optional(),
+  type: z.literal('function').optional(),
+  function: z.object({ name: z.string().optional(), arguments: z.string().optional() }),
+});
 
 const TopLogprob = z.object({
   token: z.string(),
@@ -73,9 +89,14 @@ export const ChatCompletion = component(
     choices: z.array(
       z.object({
         index: z.int().min(0),
-        message: z.object({ role: z.literal('assistant'), content: z.string().nullable() }),
+        message: z.object({
+          role: z.literal('assistant'),
+          content: z.string().nullable().meta({ description: 'The answer; null when the answer is only function calls.' }),
+          reasoning_content: z.string().optional().meta({ description: "Qwen3's thinking (the `<think>` block), when the answer had one." }),
+          tool_calls: z.array(ToolCallOut).optional(),
+        }),
         logprobs: ChatLogprobs.nullable(),
-        finish_reason: FinishReason,
+        finish_reason: ChatFinishReason,
         stop_reason: StopReason,
       }),
     ),
@@ -95,9 +116,14 @@ export const ChatCompletionChunk = component(
     choices: z.array(
       z.object({
         index: z.int().min(0),
-        delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+        delta: z.object({
+          role: z.literal('assistant').optional(),
+          content: z.string().optional(),
+          reasoning_content: z.string().optional(),
+          tool_calls: z.array(ToolCallDelta).optional(),
+        }),
         logprobs: ChatLogprobs.nullable(),
-        finish_reason: FinishReason.nullable(),
+        finish_reason: ChatFinishReason.nullable(),
         stop_reason: StopReason.optional(),
       }),
     ),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { component } from './registry.js';
 import { UNSUPPORTED } from '../validation/issue-to-error.js';
+import { AssistantToolCall } from './tools.js';
 
 /** Request fields and response parts that several endpoints share. */
 
@@ -66,6 +67,12 @@ export const Usage = component(
           "Prompt tokens whose keys and values came from the prefix cache (an earlier request's row that began with the same tokens) instead of being computed.",
       }),
     }),
+    completion_tokens_details: z
+      .object({
+        reasoning_tokens: z.int().min(0).meta({ description: "Generated tokens spent in Qwen3's `<think>` block, `</think>` included." }),
+      })
+      .optional()
+      .meta({ description: 'Chat completions only.' }),
   }),
   'Usage',
   'Exact token counts: prompt tokens, and generated tokens summed over choices.',
@@ -94,15 +101,17 @@ const TextPart = z.strictObject({ type: z.literal('text'), text: z.string() });
 
 export const ChatMessage = component(
   z.strictObject({
-    role: z.enum(['system', 'developer', 'user', 'assistant']),
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
     content: z
       .union([z.string(), z.array(TextPart)], { error: 'content must be a string or an array of text parts' })
       .nullish(),
     name: z.string().optional().meta({ description: 'Accepted; the Qwen3 chat template does not render it.' }),
     reasoning_content: z.string().nullish().meta({ description: "vLLM extra: an assistant turn's reasoning, for templates that render it." }),
+    tool_calls: z.array(AssistantToolCall).nullish().meta({ description: "An assistant turn's function calls, as the server returned them." }),
+    tool_call_id: z.string().optional().meta({ description: 'On a `tool` message: the id of the call whose result it holds.' }),
   }),
   'ChatMessage',
-  'A chat message. `developer` is the system prompt under its newer name. Content parts must be text.',
+  'A chat message. `developer` is the system prompt under its newer name; `tool` holds a function\'s result. Content parts must be text.',
 );
 
 /**

@@ -32,11 +32,12 @@ function handle(message: ToWorker): void {
   } else if (!core) {
     early.push(message);
   } else if (message.type === 'add') {
-    try {
-      core.add(message.request);
-    } catch (err) {
-      post({ type: 'rejected', requestId: message.request.id, error: asServeError(err).toJSON() });
-    }
+    const { request } = message;
+    // A request with a grammar joins once it is compiled: wake the loop then, it may be asleep.
+    core.addRequest(request).then(
+      () => wake?.(),
+      (err: unknown) => post({ type: 'rejected', requestId: request.id, error: asServeError(err).toJSON() }),
+    );
   } else {
     core.abort(message.requestId);
   }

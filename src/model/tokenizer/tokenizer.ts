@@ -75,6 +75,22 @@ export class Tokenizer {
   }
 
   /**
+   * Every vocabulary entry by id, as `tokenizer.json` spells it (Qwen: GPT-2's byte-level
+   * alphabet; added tokens as their literal text), for engines that match tokens against text
+   * themselves (grammar masks). Ids without an entry are ''.
+   */
+  vocabularyEntries(): string[] {
+    const entries: string[] = [];
+    for (let id = 0; id < this.vocabSize; id++) entries.push(this.facts.addedTokens.get(id) ?? this.hf._tokenizer.id_to_token(id) ?? '');
+    return entries;
+  }
+
+  /** Whether vocabulary entries are written in GPT-2's byte-level alphabet. */
+  get byteLevel(): boolean {
+    return this.facts.byteLevel;
+  }
+
+  /**
    * Text to ids. Special tokens written in the text (`<|im_start|>`) become their ids, as in
    * Hugging Face. `addSpecialTokens` adds what the post-processor adds (nothing for Qwen3).
    */
