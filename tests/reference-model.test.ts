@@ -6,18 +6,11 @@ import { RotaryEmbedding } from './reference/rotary-embedding.js';
 import { PRESETS, type Qwen3Shape } from '../src/convert/shape.js';
 import { createRandomWeightSource } from '../src/convert/weights/random-source.js';
 import { LM_HEAD_WEIGHT, type WeightSource } from '../src/convert/weights/weight-source.js';
+import { randomTokens } from './helpers/random-tokens.js';
 
 /** The tiny preset's body with a 4096-token vocabulary: the LM head is what costs time. */
 const SHAPE: Qwen3Shape = { ...PRESETS.tiny, vocabSize: 4096 };
 const model = ReferenceModel.load(createRandomWeightSource(SHAPE, 11));
-
-function randomTokens(count: number, seed: number): number[] {
-  let state = seed;
-  return Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state % SHAPE.vocabSize;
-  });
-}
 
 function maxAbsDifference(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
@@ -31,7 +24,7 @@ function row(logits: Float32Array, index: number): Float32Array {
 }
 
 describe('reference forward pass: KV cache', () => {
-  const tokens = randomTokens(40, 1);
+  const tokens = randomTokens(40, 1, SHAPE.vocabSize);
   const allAtOnce = model.newSequence().forward(tokens); // [40, vocab]
 
   it('gives non-degenerate logits (finite, spread over several units)', () => {
@@ -100,7 +93,7 @@ describe('reference forward pass: LM head', () => {
       },
       close() {},
     };
-    const tokens = randomTokens(5, 2);
+    const tokens = randomTokens(5, 2, SHAPE.vocabSize);
     const expected = model.newSequence().forward(tokens);
     const doubled = ReferenceModel.load(untied).newSequence().forward(tokens);
     // Scaling by two is exact in binary floating point.

@@ -12,6 +12,7 @@ import { openSafetensorsCheckpoint } from '../src/convert/weights/safetensors-so
 import { writeSafetensorsCheckpoint } from './helpers/safetensors-writer.js';
 import { tinyModelDir, tinyModelWeights } from './helpers/models.js';
 import { OnnxDecoderSequence, openDecoderSession } from './reference-onnx-sequence.js';
+import { randomTokens } from './helpers/random-tokens.js';
 
 /**
  * Largest |ONNX - reference| allowed on any fp32 logit. Measured: about 2e-5 (fp32 rounding in
@@ -33,15 +34,6 @@ function maxAbsDifference(a: Float32Array, b: Float32Array): number {
 
 function rows(logits: Float32Array, vocab: number): Float32Array[] {
   return Array.from({ length: logits.length / vocab }, (_, i) => logits.subarray(i * vocab, (i + 1) * vocab));
-}
-
-/** Deterministic pseudo-random token ids over the whole vocabulary. */
-function randomTokens(count: number, seed: number, vocab: number): number[] {
-  let state = seed;
-  return Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state % vocab;
-  });
 }
 
 /**

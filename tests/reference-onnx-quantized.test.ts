@@ -7,6 +7,7 @@ import { ReferenceModel } from './reference/reference-model.js';
 import { PRESETS } from '../src/convert/shape.js';
 import { TINY_MODEL_FORMATS, tinyModelDir, tinyModelWeights } from './helpers/models.js';
 import { OnnxDecoderSequence, openDecoderSession } from './reference-onnx-sequence.js';
+import { randomTokens } from './helpers/random-tokens.js';
 
 const shape = PRESETS.tiny;
 const vocab = shape.vocabSize;
@@ -16,16 +17,8 @@ const DECODE_STEPS = 128;
 /** Positions compared against the reference run on block-rounded weights (the costlier check). */
 const ROUNDED_POSITIONS = 64;
 
-function randomTokens(count: number, seed: number): number[] {
-  let state = seed;
-  return Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state % vocab;
-  });
-}
-
 /** Teacher-forced run: the same tokens on every side, so each position's logits are comparable. */
-const tokens = randomTokens(PROMPT_LENGTH + DECODE_STEPS, 17);
+const tokens = randomTokens(PROMPT_LENGTH + DECODE_STEPS, 17, vocab);
 
 /** The exported model's logits for `tokens`: prefill of the prompt, then decode steps over the KV cache. */
 async function onnxLogits(session: ort.InferenceSession): Promise<Float32Array> {

@@ -11,17 +11,10 @@ import { type BlockQuantization, blockRoundedSource } from './reference/block-ro
 import { compareLogits } from './reference/logit-comparison.js';
 import { startTestServer } from './helpers/server.js';
 import { ReferenceModel } from './reference/reference-model.js';
+import { randomTokens } from './helpers/random-tokens.js';
 
 const VOCAB = 151936;
 const PROMPT_LENGTH = 96;
-
-function randomTokens(count: number, seed: number): number[] {
-  let state = seed;
-  return Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state % VOCAB;
-  });
-}
 
 /**
  * The int8 prefill graph (export --prefill-graph) on the tiny model: the runner sends chunks of
@@ -44,7 +37,7 @@ describe.each(['int8', 'int4'] as const)('prefill graph (tiny %s)', (format: Exc
   let dir: string;
   let withPrefill: OnnxRunner;
   let mainOnly: OnnxRunner;
-  const tokens = randomTokens(PROMPT_LENGTH + 32, 23);
+  const tokens = randomTokens(PROMPT_LENGTH + 32, 23, VOCAB);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `qwen3-prefill-${format}-`));
@@ -102,7 +95,7 @@ describe.each(['int8', 'int4'] as const)('prefill graph (tiny %s)', (format: Exc
   });
 
   it("is batch invariant: a prompt prefilled beside others gives its own logits and KV", async () => {
-    const prompts = [0, 1, 2].map((salt) => randomTokens(40, 100 + salt));
+    const prompts = [0, 1, 2].map((salt) => randomTokens(40, 100 + salt, VOCAB));
     const alone: Float32Array[] = [];
     const alonePrefill: Float32Array[] = [];
     for (const prompt of prompts) {
