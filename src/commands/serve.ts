@@ -34,6 +34,8 @@ interface ServeFlags {
   maxFileBytes: number;
   maxBatchLines: number;
   batchConcurrency?: number;
+  /** false with --no-ui. */
+  ui: boolean;
 }
 
 /** Each flag and its environment variable: QWEN3_SERVE_ + the flag in capitals. */
@@ -82,6 +84,7 @@ export function serveCommand(): Command {
     .addOption(flag('--max-batch-lines <n>', 'most requests in one batch file').argParser(parsePositiveInt).default(DEFAULT_MAX_BATCH_LINES))
     .addOption(flag('--batch-prefill-tokens <n>', 'prompt tokens of batch lines per engine step (default 16): fewer keep interactive TTFT near idle beside a batch, more prefill batches faster').argParser(parsePositiveInt))
     .addOption(flag('--batch-concurrency <n>', 'batch lines in flight at once (default: max-seqs)').argParser(parsePositiveInt))
+    .addOption(flag('--no-ui', "don't serve the chat web UI at / (its conversations are kept in --data-dir's ui.sqlite)"))
     .addHelpText('after', '\nEvery flag can also be set by its environment variable, e.g. QWEN3_SERVE_PORT=9000.')
     .action((flags: ServeFlags) => runServe(flags));
 }
@@ -130,6 +133,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxFileBytes: flags.maxFileBytes,
     maxBatchLines: flags.maxBatchLines,
     batchConcurrency: flags.batchConcurrency,
+    ui: flags.ui,
   });
   stopOnSignals(server);
   try {
