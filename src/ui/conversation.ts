@@ -11,6 +11,15 @@ export const ChatMessage = z.object({
   reasoning: z.string().optional(),
   /** Set on an answer the user stopped before it was finished. */
   stopped: z.boolean().optional(),
+  /** A user turn that carried a document: the content holds the prompt the model was given for it. */
+  document: z
+    .object({
+      filename: z.string(),
+      chars: z.int().min(0),
+      /** 1: the whole text was in the prompt; more: it was summarised in that many parts first. */
+      parts: z.int().min(1),
+    })
+    .optional(),
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
