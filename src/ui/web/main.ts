@@ -81,9 +81,11 @@ function drawChrome(): void {
 
 async function open(id: string | null): Promise<void> {
   cancelEdit();
+  noticeBox.hidden = true;
   const conversation = id ? await api.json<Conversation>(`/ui/api/conversations/${encodeURIComponent(id)}`).catch(() => null) : null;
   await session.load(conversation, SettingsPanel.remembered(DEFAULT_PARAMETERS));
   conversations.select(conversation?.id ?? null);
+  void conversations.refresh().catch(() => {});
   history.replaceState(null, '', conversation ? `#${conversation.id}` : location.pathname);
   document.body.classList.remove('sidebar-open');
   prompt.focus();
@@ -169,6 +171,10 @@ const menuToggle = byId<HTMLButtonElement>('menu-toggle');
 menuToggle.addEventListener('click', () => {
   const open = document.body.classList.toggle('sidebar-open');
   menuToggle.setAttribute('aria-expanded', String(open));
+});
+// A link to another conversation (#conv_...) opens it; the page's own replaceState fires no hashchange.
+window.addEventListener('hashchange', () => {
+  if (location.hash.slice(1) !== (session.id ?? '')) void open(location.hash.slice(1) || null);
 });
 setUpTheme(byId<HTMLButtonElement>('theme-toggle'));
 new StatusPanel(byId('status-list')).start();
