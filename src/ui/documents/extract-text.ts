@@ -1,4 +1,4 @@
-import { extractText as extractPdfText } from 'unpdf';
+import { extractText as extractPdfText, getDocumentProxy } from 'unpdf';
 import { ServeError } from '../../errors.js';
 
 /** What an uploaded document turned into. */
@@ -23,7 +23,9 @@ export async function extractDocumentText(filename: string, bytes: Uint8Array): 
   if (head === PDF_SIGNATURE) {
     let pages: string[];
     try {
-      pages = (await extractPdfText(bytes, { mergePages: false })).text;
+      // verbosity 0: PDF.js would print its repair warnings about damaged files on the server's stderr.
+      const pdf = await getDocumentProxy(bytes, { verbosity: 0 });
+      pages = (await extractPdfText(pdf, { mergePages: false })).text;
     } catch (err) {
       throw new ServeError('invalid_request_error', `${filename} could not be read as a PDF: ${(err as Error).message}`, { param: 'file', code: 'invalid_pdf' });
     }
