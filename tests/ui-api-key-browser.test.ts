@@ -42,7 +42,7 @@ describe('chat page with --api-key', () => {
     await dialog.waitFor({ state: 'hidden' });
     // The calls the dialog held back went through: the templates are listed.
     await page.locator('#template-select option', { hasText: 'Summarise a contract' }).waitFor({ state: 'attached' });
-    await expect(page.evaluate(() => localStorage.getItem('qwen3-serve.apiKey'))).resolves.toBe(KEY);
+    await expect(page.evaluate("localStorage.getItem('qwen3-serve.apiKey')")).resolves.toBe(KEY);
 
     // A chat turn goes through with the stored key and is saved.
     await page.click('#settings-toggle');
@@ -60,7 +60,7 @@ describe('chat page with --api-key', () => {
     await page.locator('#template-select option', { hasText: 'Translate' }).waitFor({ state: 'attached' });
     await expect(dialog.isVisible()).resolves.toBe(false);
     await page.click('#forget-key');
-    await expect(page.evaluate(() => localStorage.getItem('qwen3-serve.apiKey'))).resolves.toBeNull();
+    await expect(page.evaluate("localStorage.getItem('qwen3-serve.apiKey')")).resolves.toBeNull();
     await page.close();
   });
 });

@@ -39,6 +39,8 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+// page.evaluate() takes expressions as strings here: the tests compile without the DOM's types.
+
 async function metric(name: string): Promise<number> {
   return sumByName(await (await fetch(`${server.url}/metrics`)).text()).get(name) ?? NaN;
 }
@@ -84,7 +86,7 @@ describe('chat page', () => {
     expect(distinctLengths.size).toBeGreaterThan(1);
 
     // Saved on the server, with the parameters of the panel.
-    const id = (await page.evaluate(() => location.hash)).slice(1);
+    const id = (await page.evaluate<string>('location.hash')).slice(1);
     expect(id).toMatch(/^conv_/);
     const stored = await storedConversation(id);
     expect(stored.params).toMatchObject({ max_tokens: 40, seed: 7, temperature: 0 });
@@ -141,7 +143,7 @@ describe('chat page', () => {
     await page.fill('#prompt', 'Write a very long story.');
     await page.click('#send');
     const answer = page.locator('.message.assistant .answer');
-    await page.waitForFunction(() => (document.querySelector('.message.assistant .answer')?.textContent?.length ?? 0) > 20, null, { timeout: 60_000 });
+    await page.waitForFunction("(document.querySelector('.message.assistant .answer')?.textContent?.length ?? 0) > 20", null, { timeout: 60_000 });
     expect(await metric('vllm:num_requests_running')).toBe(1);
 
     await page.keyboard.press('Escape');
@@ -151,7 +153,7 @@ describe('chat page', () => {
     expect(await metric('vllm:num_requests_running')).toBe(0);
     expect(server.logs.some((line) => line.clientGone === true)).toBe(true);
 
-    const id = (await page.evaluate(() => location.hash)).slice(1);
+    const id = (await page.evaluate<string>('location.hash')).slice(1);
     await expect.poll(async () => (await storedConversation(id)).messages.at(-1)).toMatchObject({ role: 'assistant', stopped: true });
     // Nothing more arrives after the stop.
     await page.waitForTimeout(300);
@@ -201,9 +203,9 @@ describe('chat page', () => {
     await expect(page.locator('.message.assistant table td').count()).resolves.toBe(4);
     await expect(page.locator('.message.assistant details.reasoning').getAttribute('open')).resolves.toBeNull();
     await expect(page.locator('.message.assistant script, .message.assistant [onerror]').count()).resolves.toBe(0);
-    await expect(page.evaluate(() => (window as { __pwned?: boolean }).__pwned)).resolves.toBeUndefined();
+    await expect(page.evaluate('window.__pwned')).resolves.toBeUndefined();
 
-    await expect(page.evaluate(() => document.documentElement.dataset.theme)).resolves.toBe('dark');
+    await expect(page.evaluate('document.documentElement.dataset.theme')).resolves.toBe('dark');
     await page.locator('.conversation-link[aria-current="true"]', { hasText: 'Debounce in TypeScript' }).waitFor();
     // The README's picture is rewritten only when asked (UPDATE_UI_SCREENSHOT=1), not by every run.
     if (await page.locator('#settings').isVisible()) await page.click('#settings-toggle');
@@ -216,9 +218,9 @@ describe('chat page', () => {
     await expect(page.locator('.message.assistant details.reasoning .markdown').textContent()).resolves.toContain('keep a timer');
 
     await page.click('#theme-toggle');
-    await expect(page.evaluate(() => document.documentElement.dataset.theme)).resolves.toBe('light');
+    await expect(page.evaluate('document.documentElement.dataset.theme')).resolves.toBe('light');
     await page.reload();
-    await expect(page.evaluate(() => document.documentElement.dataset.theme)).resolves.toBe('light');
+    await expect(page.evaluate('document.documentElement.dataset.theme')).resolves.toBe('light');
     await page.click('#theme-toggle');
   });
 });
