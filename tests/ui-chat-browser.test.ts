@@ -137,6 +137,58 @@ describe('chat page', () => {
     await expect(page.locator('.message.assistant .markdown.answer').innerHTML()).resolves.not.toBe('');
   });
 
+  it('edits and resends an earlier message, and regenerates the last answer', async () => {
+    await page.click('#new-chat');
+    await setParameters({ max_tokens: '6', temperature: '1', seed: '' });
+    for (const text of ['first question', 'second question']) {
+      await page.fill('#prompt', text);
+      await page.press('#prompt', 'Enter');
+      await page.locator('#send:not([disabled])').waitFor();
+    }
+    await expect(page.locator('.message').count()).resolves.toBe(4);
+
+    await page.locator('.message.user').first().getByRole('button', { name: 'Edit and resend this message' }).click();
+    await expect(page.locator('#prompt').inputValue()).resolves.toBe('first question');
+    await page.locator('#editing-note').waitFor();
+    await page.fill('#prompt', 'first question, edited');
+    await page.press('#prompt', 'Enter');
+    await page.locator('#send:not([disabled])').waitFor();
+    await expect(page.locator('.message.user .user-text').allTextContents()).resolves.toEqual(['first question, edited']);
+    await expect(page.locator('.message').count()).resolves.toBe(2);
+
+    const id = (await page.evaluate<string>('location.hash')).slice(1);
+    const before = (await storedConversation(id)).messages;
+    const requests: string[] = [];
+    const record = (request: Request) => void (request.url().endsWith('/v1/chat/completions') && requests.push(request.postData() ?? ''));
+    page.on('request', record);
+    await page.getByRole('button', { name: 'Regenerate this answer' }).click();
+    await page.locator('#send:not([disabled])').waitFor();
+    page.off('request', record);
+    // The same history is asked again, and the new answer takes the old one's place.
+    expect(requests).toHaveLength(1);
+    expect((JSON.parse(requests[0]) as { messages: unknown[] }).messages).toEqual([{ role: 'user', content: 'first question, edited' }]);
+    await expect.poll(async () => (await storedConversation(id)).messages.length).toBe(2);
+    expect((await storedConversation(id)).messages[0]).toEqual(before[0]);
+  });
+
+  it('folds the conversation list behind a menu button on a phone-sized screen', async () => {
+    await page.setViewportSize({ width: 390, height: 800 });
+    try {
+      // The sidebar slides (a 0.2 s transition), so its place is waited for rather than read once.
+      const offScreen = "document.querySelector('#sidebar').getBoundingClientRect().right <= 0";
+      await page.waitForFunction(offScreen, null, { timeout: 5000 });
+      await page.getByRole('button', { name: 'Show conversations' }).click();
+      await expect(page.locator('#menu-toggle').getAttribute('aria-expanded')).resolves.toBe('true');
+      await page.waitForFunction("document.querySelector('#sidebar').getBoundingClientRect().left >= 0", null, { timeout: 5000 });
+      await page.locator('.conversation-link').first().click();
+      await page.waitForFunction(offScreen, null, { timeout: 5000 });
+      // The composer still fits the screen.
+      await expect(page.locator('#send').evaluate((node) => node.getBoundingClientRect().right)).resolves.toBeLessThanOrEqual(390);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it('Stop aborts the stream and the server frees the request (running back to 0)', async () => {
     await page.click('#new-chat');
     await setParameters({ max_tokens: '900', temperature: '0.7' });
@@ -186,8 +238,6 @@ describe('chat page', () => {
               '| --- | --- |',
               '| within `ms` of the last | no |',
               '| after a quiet `ms` | yes, once |',
-              '',
-              '<img src="x" onerror="window.__pwned = true"><script>window.__pwned = true</script>',
             ].join('\n'),
           },
         ],
@@ -202,20 +252,35 @@ describe('chat page', () => {
     await expect(page.locator('.message.assistant pre .copy-code').count()).resolves.toBe(1);
     await expect(page.locator('.message.assistant table td').count()).resolves.toBe(4);
     await expect(page.locator('.message.assistant details.reasoning').getAttribute('open')).resolves.toBeNull();
-    await expect(page.locator('.message.assistant script, .message.assistant [onerror]').count()).resolves.toBe(0);
-    await expect(page.evaluate('window.__pwned')).resolves.toBeUndefined();
 
     await expect(page.evaluate('document.documentElement.dataset.theme')).resolves.toBe('dark');
     await page.locator('.conversation-link[aria-current="true"]', { hasText: 'Debounce in TypeScript' }).waitFor();
     // The README's picture is rewritten only when asked (UPDATE_UI_SCREENSHOT=1), not by every run.
     if (await page.locator('#settings').isVisible()) await page.click('#settings-toggle');
-    await page.locator('#status-list dd').first().waitFor();
+    // The status panel has polled since the stopped request ended.
+    await page.locator('#status-list dd[data-metric="running"]', { hasText: /^0$/ }).waitFor({ timeout: 10_000 });
     const screenshot = await page.screenshot(process.env.UPDATE_UI_SCREENSHOT ? { path: join(import.meta.dirname, '..', 'docs', 'ui-chat-dark.png') } : {});
     expect(screenshot.subarray(1, 4).toString()).toBe('PNG');
 
     await page.locator('.message.assistant details.reasoning summary').click();
     await expect(page.locator('.message.assistant details.reasoning').getAttribute('open')).resolves.toBe('');
     await expect(page.locator('.message.assistant details.reasoning .markdown').textContent()).resolves.toContain('keep a timer');
+
+    // What a model repeats from a hostile document must not run in the page.
+    const hostile = (await (
+      await server.post('/ui/api/conversations', {
+        title: 'Hostile',
+        messages: [
+          { role: 'user', content: 'Repeat the document.' },
+          { role: 'assistant', content: 'Done: <img src="x" onerror="window.__pwned = true"><script>window.__pwned = true</script> [link](javascript:window.__pwned=true)' },
+        ],
+      })
+    ).json()) as Conversation;
+    await page.goto(`${server.url}/#${hostile.id}`);
+    await page.locator('.message.assistant .answer', { hasText: 'Done:' }).waitFor();
+    await expect(page.locator('.message.assistant script, .message.assistant [onerror], .message.assistant a[href^="javascript"]').count()).resolves.toBe(0);
+    await page.locator('.message.assistant .answer a', { hasText: 'link' }).click();
+    await expect(page.evaluate('window.__pwned')).resolves.toBeUndefined();
 
     await page.click('#theme-toggle');
     await expect(page.evaluate('document.documentElement.dataset.theme')).resolves.toBe('light');

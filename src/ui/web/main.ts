@@ -88,6 +88,7 @@ async function open(id: string | null): Promise<void> {
   void conversations.refresh().catch(() => {});
   history.replaceState(null, '', conversation ? `#${conversation.id}` : location.pathname);
   document.body.classList.remove('sidebar-open');
+  byId('menu-toggle').setAttribute('aria-expanded', 'false');
   prompt.focus();
 }
 
