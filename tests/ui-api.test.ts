@@ -47,6 +47,8 @@ describe('the page and its assets', () => {
     const css = await (await fetch(`${server.url}/ui/assets/app.css`)).text();
     // highlight.js's themes, scoped to the page's themes.
     expect(css).toMatch(/\[data-theme=(dark|"dark"|'dark')\] \.hljs/);
+    // The page alone opens no database: ui.sqlite appears with the first call of the page's API.
+    expect(existsSync(join(dataDir, UI_DATABASE_FILE))).toBe(false);
     const missing = await fetch(`${server.url}/ui/assets/secret.txt`);
     expect(missing.status).toBe(404);
     expect(await json(missing)).toMatchObject({ error: { type: 'not_found_error' } });

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { Hono } from 'hono';
 import type { FeatureRoutes } from '../api/feature-routes.js';
 import { requireApiKey } from '../api/http/api-key.js';
 import type { AppEnv } from '../api/http/app-env.js';
 import { ServeError } from '../errors.js';
-import { DOCUMENTS_PATH, registerUiApi, UI_API_PATH } from './http/ui-api-routes.js';
+import { DOCUMENTS_PATH, registerUiApi, UI_API_PATH, type UiStores } from './http/ui-api-routes.js';
 import { ConversationStore } from './storage/conversation-store.js';
 import { TemplateStore } from './storage/template-store.js';
 import { openUiDatabase } from './storage/ui-database.js';
@@ -35,10 +36,20 @@ export interface UiFeature extends FeatureRoutes {
  * and /metrics like any other client.
  */
 export function uiRoutes(options: UiOptions): UiFeature {
-  const db = openUiDatabase(options.dataDir);
+  // Opened on the first call of the page's API, as the batch database is on the first upload:
+  // a server whose page nobody opens leaves no ui.sqlite behind.
+  let db: Database.Database | null = null;
+  let stores: UiStores | null = null;
+  const openStores = () => {
+    if (!stores) {
+      db = openUiDatabase(options.dataDir);
+      stores = { conversations: new ConversationStore(db), templates: new TemplateStore(db) };
+    }
+    return stores;
+  };
   const routes = new Hono<AppEnv>();
   if (options.apiKey !== undefined) routes.use(`${UI_API_PATH}/*`, requireApiKey(options.apiKey));
-  registerUiApi(routes, new ConversationStore(db), new TemplateStore(db));
+  registerUiApi(routes, openStores);
 
   const assetsDir = options.assetsDir ?? join(packageRoot(), BUILT_UI_FOLDER);
   const files = loadUiFiles(assetsDir);
@@ -62,5 +73,5 @@ export function uiRoutes(options: UiOptions): UiFeature {
 
   // Multipart framing around a document is allowed beyond the document's own limit.
   const uploadLimit = (options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES) + 64 * 1024;
-  return { routes, uploadLimits: { [DOCUMENTS_PATH]: uploadLimit }, close: () => db.close() };
+  return { routes, uploadLimits: { [DOCUMENTS_PATH]: uploadLimit }, close: () => db?.close() };
 }

@@ -10,6 +10,12 @@ import type { ConversationStore } from '../storage/conversation-store.js';
 import type { TemplateStore } from '../storage/template-store.js';
 import { BUILT_IN_TEMPLATES } from '../templates/built-in-templates.js';
 
+/** The stores the API reads and writes, opened on first use. */
+export interface UiStores {
+  conversations: ConversationStore;
+  templates: TemplateStore;
+}
+
 /** Where the page's own API lives: not OpenAI's vocabulary, so not under /v1. */
 export const UI_API_PATH = '/ui/api';
 export const DOCUMENTS_PATH = `${UI_API_PATH}/documents`;
@@ -24,20 +30,20 @@ const DocumentUpload = z.object({
  * prompt templates (built-in and the user's own), and document text extraction. Errors are the
  * app's OpenAI envelope, thrown as ServeError like every other route's.
  */
-export function registerUiApi(app: Hono<AppEnv>, conversations: ConversationStore, templates: TemplateStore): void {
+export function registerUiApi(app: Hono<AppEnv>, stores: () => UiStores): void {
   const conversationPath = `${UI_API_PATH}/conversations`;
-  app.get(conversationPath, (c) => c.json({ object: 'list', data: conversations.list() }));
-  app.post(conversationPath, async (c) => c.json(conversations.create(await parseJsonBody(c.req.raw, ConversationFields))));
-  app.get(`${conversationPath}/:id`, (c) => c.json(conversations.get(c.req.param('id'))));
-  app.put(`${conversationPath}/:id`, async (c) => c.json(conversations.update(c.req.param('id'), await parseJsonBody(c.req.raw, ConversationFields))));
+  app.get(conversationPath, (c) => c.json({ object: 'list', data: stores().conversations.list() }));
+  app.post(conversationPath, async (c) => c.json(stores().conversations.create(await parseJsonBody(c.req.raw, ConversationFields))));
+  app.get(`${conversationPath}/:id`, (c) => c.json(stores().conversations.get(c.req.param('id'))));
+  app.put(`${conversationPath}/:id`, async (c) => c.json(stores().conversations.update(c.req.param('id'), await parseJsonBody(c.req.raw, ConversationFields))));
   app.delete(`${conversationPath}/:id`, (c) => {
     const id = c.req.param('id');
-    conversations.delete(id);
+    stores().conversations.delete(id);
     return c.json({ id, object: 'conversation', deleted: true });
   });
   app.get(`${conversationPath}/:id/export`, (c) => {
     const { format } = parseValue(ExportQuery, c.req.query());
-    const conversation = conversations.get(c.req.param('id'));
+    const conversation = stores().conversations.get(c.req.param('id'));
     const markdown = format === 'markdown';
     const body = markdown ? conversationMarkdown(conversation) : `${JSON.stringify(conversation, null, 2)}\n`;
     return c.body(body, 200, {
@@ -47,14 +53,14 @@ export function registerUiApi(app: Hono<AppEnv>, conversations: ConversationStor
   });
 
   const templatePath = `${UI_API_PATH}/templates`;
-  app.get(templatePath, (c) => c.json({ object: 'list', data: [...BUILT_IN_TEMPLATES, ...templates.list()] satisfies PromptTemplate[] }));
+  app.get(templatePath, (c) => c.json({ object: 'list', data: [...BUILT_IN_TEMPLATES, ...stores().templates.list()] satisfies PromptTemplate[] }));
   app.post(templatePath, async (c) => {
     const { name, prompt } = await parseJsonBody(c.req.raw, TemplateFields);
-    return c.json(templates.add(name, prompt));
+    return c.json(stores().templates.add(name, prompt));
   });
   app.delete(`${templatePath}/:id`, (c) => {
     const id = c.req.param('id');
-    templates.delete(id);
+    stores().templates.delete(id);
     return c.json({ id, object: 'template', deleted: true });
   });
 
