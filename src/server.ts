@@ -11,6 +11,7 @@ import { DEFAULT_MAX_SEQS } from './engine/engine-config.js';
 import type { EngineClient } from './engine/worker/engine-client.js';
 import { loadModel, servedModelName, type ServedModelConfig } from './load-model.js';
 import { SERVER_OPENAPI_PATHS } from './openapi-document.js';
+import { uiRoutes } from './ui/ui-routes.js';
 
 /**
  * Everything `qwen3-serve serve` configures; tests start servers with the same object. The model
@@ -62,6 +63,13 @@ export interface ServerConfig extends ServedModelConfig {
    * (429) for room a batch holds.
    */
   batchConcurrency?: number;
+  /**
+   * The chat web UI at / (its conversations in `dataDir`'s ui.sqlite, or in memory without one).
+   * Default off here; `serve` turns it on unless --no-ui.
+   */
+  ui?: boolean;
+  /** The built page's folder (tests build their own); default the package's dist/ui. */
+  uiAssetsDir?: string;
 }
 
 export interface ServerHandle {
@@ -128,6 +136,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
           apiKey: config.apiKey,
           logger,
         });
+  const ui = config.ui ? uiRoutes({ dataDir: config.dataDir, apiKey: config.apiKey, assetsDir: config.uiAssetsDir }) : null;
   const app = createApp({
     state,
     logger,
@@ -139,7 +148,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
     bodyTimeoutSeconds: config.bodyTimeoutSeconds,
     observer: config.observer ?? ownMetrics ?? undefined,
     metrics: config.metrics ?? ownMetrics ?? undefined,
-    features: batches ? [batchRoutes(batches.jobs)] : [],
+    features: [...(batches ? [batchRoutes(batches.jobs)] : []), ...(ui ? [ui] : [])],
     openApiPaths: SERVER_OPENAPI_PATHS,
   });
   const server = await listen(app.fetch, config.host ?? '127.0.0.1', config.port ?? DEFAULT_PORT, (config.headersTimeoutSeconds ?? DEFAULT_HEADERS_TIMEOUT_SECONDS) * 1000);
@@ -194,6 +203,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
       await state.model?.prompts.close();
       await closeHttp(server, timeoutSeconds > 0 ? RESPONSE_FLUSH_GRACE_MS : 0);
       ownMetrics?.close();
+      ui?.close();
       logger.info('stopped');
     })();
     return stopped;

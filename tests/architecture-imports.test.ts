@@ -16,9 +16,12 @@ const FORBIDDEN: Record<string, string[]> = {
   'src/model/': ['src/api/', 'src/batch/', 'src/engine/', 'src/convert/', 'src/commands/', 'src/server.ts', 'exporter/', 'loadtest/'],
   'src/convert/': ['src/api/', 'src/batch/', 'src/engine/', 'src/commands/', 'src/server.ts', 'exporter/', 'loadtest/'],
   'src/engine/': ['src/api/', 'src/batch/', 'src/convert/', 'src/commands/', 'src/server.ts', 'exporter/', 'loadtest/'],
-  'src/api/': ['src/batch/', 'src/commands/', 'src/server.ts', 'src/load-model.ts', 'exporter/', 'loadtest/'],
-  'src/batch/': ['src/commands/', 'src/server.ts', 'exporter/', 'loadtest/'],
-  'exporter/': ['src/batch/', 'src/commands/', 'src/server.ts', 'loadtest/'],
+  'src/api/': ['src/batch/', 'src/ui/', 'src/commands/', 'src/server.ts', 'src/load-model.ts', 'exporter/', 'loadtest/'],
+  'src/batch/': ['src/ui/', 'src/commands/', 'src/server.ts', 'exporter/', 'loadtest/'],
+  'src/ui/': ['src/batch/', 'src/engine/', 'src/model/', 'src/convert/', 'src/commands/', 'src/server.ts', 'src/load-model.ts', 'exporter/', 'loadtest/'],
+  // The page's browser code: only the UI's shapes and pure text logic, nothing that needs Node.
+  'src/ui/web/': ['src/api/', 'src/errors.ts', 'src/ui/storage/', 'src/ui/http/', 'src/ui/build/', 'src/ui/documents/extract-text.ts', 'src/ui/ui-routes.ts', 'src/ui/ui-assets.ts'],
+  'exporter/': ['src/batch/', 'src/ui/', 'src/commands/', 'src/server.ts', 'loadtest/'],
   'loadtest/': ['src/commands/'],
   'src/engine/load-engine.ts': ['src/engine/worker/'],
 };

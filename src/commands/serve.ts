@@ -42,6 +42,8 @@ interface ServeFlags {
   maxBatchLines: number;
   batchConcurrency?: number;
   tokenizerWorkers: number;
+  /** false with --no-ui. */
+  ui: boolean;
 }
 
 /** Each flag and its environment variable: QWEN3_SERVE_ + the flag in capitals. */
@@ -107,6 +109,7 @@ export function serveCommand(): Command {
     .addOption(flag('--batch-prefill-tokens <n>', 'prompt tokens of batch lines per engine step (default 16): fewer keep interactive TTFT near idle beside a batch, more prefill batches faster').argParser(parsePositiveInt))
     .addOption(flag('--tokenizer-workers <n>', 'threads that tokenize long prompts and render chat templates, so the HTTP thread never stalls on them (0: on the HTTP thread)').argParser(parseNonNegativeInt).default(DEFAULT_TOKENIZER_WORKERS))
     .addOption(flag('--batch-concurrency <n>', 'batch lines in flight at once (default: max-seqs)').argParser(parsePositiveInt))
+    .addOption(flag('--no-ui', "don't serve the chat web UI at / (its conversations are kept in --data-dir's ui.sqlite)"))
     .addHelpText('after', '\nEvery flag can also be set by its environment variable, e.g. QWEN3_SERVE_PORT=9000.')
     .action((flags: ServeFlags) => runServe(flags));
 }
@@ -160,6 +163,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxBatchLines: flags.maxBatchLines,
     batchConcurrency: flags.batchConcurrency,
     tokenizerWorkers: flags.tokenizerWorkers,
+    ui: flags.ui,
   });
   stopOnSignals(server);
   try {
