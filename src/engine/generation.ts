@@ -28,7 +28,10 @@ export interface GenerationRequest {
    * only the tokens the grammar allows can be sampled. Absent: free text.
    */
   grammar?: GrammarSpec;
-  /** When the server received the request (epoch ms), for queue-time metrics. */
+  /**
+   * When the server received the request, for queue-time metrics: epoch ms on the clock EngineCore
+   * reads, `performance.timeOrigin + performance.now()`, never Date.now() (see planGeneration).
+   */
   arrivalTime: number;
 }
 

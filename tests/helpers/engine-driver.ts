@@ -24,7 +24,7 @@ export function request(id: string, promptTokenIds: number[], overrides: Partial
     maxTokens: 8,
     stop: [],
     priority: 'interactive',
-    arrivalTime: Date.now(),
+    arrivalTime: performance.timeOrigin + performance.now(),
     ...overrides,
   };
 }

@@ -69,7 +69,9 @@ export function planGeneration(model: ServedModel, input: GenerationInput): Gene
     stop: stop.filter((s) => s.length > 0),
     priority: input.priority ?? 'interactive',
     ...(input.grammar ? { grammar: input.grammar } : {}),
-    arrivalTime: Date.now(),
+    // The engine's clock (EngineCore): the monotonic clock from the thread's time origin. Date.now()
+    // follows wall-clock adjustments, so the engine's time to first token could come out negative.
+    arrivalTime: performance.timeOrigin + performance.now(),
   };
 }
 
