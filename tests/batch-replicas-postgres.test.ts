@@ -63,7 +63,7 @@ describe.skipIf(missing !== null)(`two serve replicas on one PostgreSQL database
 
   it('the survivor of a SIGKILL finishes the batch; every custom_id exactly once, each a 200', async () => {
     const [a, b] = await Promise.all([replica(), replica()]);
-    const lines = Array.from({ length: 30 }, (_, i) => greedyChatLine(`contract-${i}`, `Summarize contract ${i}: the buyer pays within ${i + 10} days.`, 160));
+    const lines = Array.from({ length: 20 }, (_, i) => greedyChatLine(`contract-${i}`, `Summarize contract ${i}: the buyer pays within ${i + 10} days.`, 112));
     const input = jsonl(lines);
 
     // Uploaded through A, read through B.
@@ -84,7 +84,7 @@ describe.skipIf(missing !== null)(`two serve replicas on one PostgreSQL database
       sampleValue(parseExposition(await (await fetch(`${await replica.process.url}/metrics`)).text()), 'qwen3_serve_batch_lines_pending');
     const backlogBefore = await pendingNow(b);
     expect(backlogBefore).toBeGreaterThan(0);
-    expect(backlogBefore).toBeLessThan(30);
+    expect(backlogBefore).toBeLessThan(20);
     a.process.child.kill('SIGKILL');
     expect(await a.process.exited).toBeNull();
     // What A held when it died: pending, leased to a process that will never answer.
@@ -93,12 +93,12 @@ describe.skipIf(missing !== null)(`two serve replicas on one PostgreSQL database
 
     const done = await waitForBatch(b.client, batch.id, 180_000);
     expect(done.status).toBe('completed');
-    expect(done.request_counts).toEqual({ total: 30, completed: 30, failed: 0 });
+    expect(done.request_counts).toEqual({ total: 20, completed: 20, failed: 0 });
     expect(done.error_file_id ?? null).toBeNull();
     const output = parseOutput(await fileText(b.client, done.output_file_id));
     expect(output.map((l) => l.custom_id)).toEqual(lines.map((l) => l.custom_id));
     expect(output.every((l) => l.response?.status_code === 200 && l.error === null)).toBe(true);
-    expect(new Set(output.map((l) => l.id)).size).toBe(30);
+    expect(new Set(output.map((l) => l.id)).size).toBe(20);
     // A's orphaned lines were answered by B, after their leases ran out.
     const answeredOrphans = await query<{ custom_id: string; state: string; lease_owner: string | null }>(
       'SELECT custom_id, state, lease_owner FROM batch_lines WHERE batch_id = $1 AND custom_id = ANY($2::text[])',
