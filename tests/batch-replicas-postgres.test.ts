@@ -116,3 +116,14 @@ describe.skipIf(missing !== null)(`two serve replicas on one PostgreSQL database
     expect(await b.process.exited).toBe(0);
   });
 });
+
+describe('serve --database with no database there', () => {
+  it('exits 1 with one line naming the database (password hidden) and the reason, before listening', async () => {
+    const process = spawnServe(['--model', tinyModelDir('int4'), '--port', '0', '--database', 'postgres://qwen:hunter2@127.0.0.1:1/batches']);
+    expect(await process.exited).toBe(1);
+    expect(process.stderr()).toContain('qwen3-serve: the batch database postgres://qwen:***@127.0.0.1:1/batches could not be opened: connect ECONNREFUSED');
+    expect(process.stderr()).not.toContain('hunter2');
+    expect(process.stderr()).not.toMatch(/^\s+at /m);
+    expect(process.stdout()).not.toContain('"url"');
+  });
+});
