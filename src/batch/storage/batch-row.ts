@@ -30,6 +30,7 @@ export interface BatchRow {
   cancelled_at: number | null;
 }
 
+/** A row as the stores return it: JSON columns parsed, times grouped. */
 export function toBatch(row: BatchRow): StoredBatch {
   return {
     id: row.id,
