@@ -76,18 +76,19 @@ export function describeBatchStorage(name: string, fixture: () => StorageFixture
     it('leases a line to one owner at a time until the lease runs out; an owner may take back a line of its own not in flight', async () => {
       const { stores } = await open();
       const id = await newRunningBatch(stores, 3);
-      expect((await stores.batches.claimLine(id, 'a', 1000, []))?.index).toBe(0);
+      expect((await stores.batches.claimLine(id, 'a', 3000, []))?.index).toBe(0);
       expect((await stores.batches.claimLine(id, 'b', 60_000, []))?.index).toBe(1);
-      expect((await stores.batches.claimLine(id, 'a', 1000, [0]))?.index).toBe(2);
+      expect((await stores.batches.claimLine(id, 'a', 3000, [0]))?.index).toBe(2);
       // a's line 0 is not in flight any more (its answer could not be stored): a takes it back.
-      expect((await stores.batches.claimLine(id, 'a', 1000, [2]))?.index).toBe(0);
+      expect((await stores.batches.claimLine(id, 'a', 3000, [2]))?.index).toBe(0);
       expect(await stores.batches.claimLine(id, 'b', 60_000, [1])).toBeUndefined();
       // a renews; b still finds nothing. Then a stops renewing (it died): its lines go to b.
-      await sleep(500);
-      await stores.batches.renewLeases('a', 1000);
-      await sleep(600);
+      // Margins of over a second either way: a loaded machine may stall any one query.
+      await sleep(1500);
+      await stores.batches.renewLeases('a', 3000);
+      await sleep(1800);
       expect(await stores.batches.claimLine(id, 'b', 60_000, [1])).toBeUndefined();
-      await sleep(1000);
+      await sleep(3000);
       expect((await stores.batches.claimLine(id, 'b', 60_000, [1]))?.index).toBe(0);
       expect((await stores.batches.claimLine(id, 'b', 60_000, [1, 0]))?.index).toBe(2);
       // The dead owner's late answer and the new owner's: one is stored.
