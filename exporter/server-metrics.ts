@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import type { HttpObserver, MetricsRenderer } from '../src/api/observability.js';
 import type { StepReport } from '../src/engine/step-report.js';
 import type { ErrorType } from '../src/errors.js';
@@ -113,6 +113,24 @@ export class ServerMetrics implements HttpObserver, MetricsRenderer {
 
   errorAnswered(error: { type: ErrorType; code: string | null }): void {
     this.http.errorAnswered(error);
+  }
+
+  /**
+   * The batch backlog: lines of in_progress batches not answered yet, read from the batch store
+   * at each scrape. With a shared PostgreSQL store every replica reports the same (shared) figure,
+   * so autoscalers should take its max, not its sum. A read that fails leaves the last value.
+   */
+  attachBatchBacklog(read: () => Promise<number>): void {
+    const labels = { model_name: this.modelName };
+    new Gauge({
+      name: 'qwen3_serve_batch_lines_pending',
+      help: 'Batch lines not answered yet, across every in_progress batch of the batch store (shared by replicas on PostgreSQL).',
+      labelNames: ['model_name'],
+      registers: [this.registry],
+      async collect() {
+        this.set(labels, await read().catch(() => this.get().then((m) => m.values[0]?.value ?? 0)));
+      },
+    });
   }
 
   render(): Promise<string> {

@@ -53,6 +53,13 @@ export interface ServerConfig extends ServedModelConfig {
    * default ./data there). Unset: no /v1/files or /v1/batches routes.
    */
   dataDir?: string;
+  /**
+   * A PostgreSQL URL (`serve --database`): Files and Batches live there instead of in the data
+   * directory's SQLite, shared by every replica given the same URL.
+   */
+  database?: string;
+  /** How long a batch line claimed by this server stays its own without renewal (default 30 s). */
+  batchLeaseSeconds?: number;
   /** Largest file upload, in bytes. Default 200 MiB. */
   maxFileBytes?: number;
   /** Most requests in one batch file. Default 50,000. */
@@ -133,9 +140,19 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
           maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
           modelName: servedModelName(config),
           concurrency: batchConcurrency(config),
+          database: config.database,
+          leaseMs: config.batchLeaseSeconds === undefined ? undefined : config.batchLeaseSeconds * 1000,
           apiKey: config.apiKey,
           logger,
         });
+  // A locked data directory or an unreachable (or newer) PostgreSQL database fails the start.
+  try {
+    await batches?.open();
+  } catch (err) {
+    ownMetrics?.close();
+    throw err;
+  }
+  if (batches) ownMetrics?.attachBatchBacklog(() => batches.backlog());
   const ui = config.ui ? uiRoutes({ dataDir: config.dataDir, apiKey: config.apiKey, assetsDir: config.uiAssetsDir }) : null;
   const app = createApp({
     state,

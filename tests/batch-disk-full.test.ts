@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DATABASE_FILE } from '../src/batch/storage/batch-database.js';
+import { DATABASE_FILE } from '../src/batch/storage/sqlite/sqlite-database.js';
 import { fileText, greedyChatLine, jsonl, parseOutput, uploadBatchFile, waitForBatch } from './helpers/batch-files.js';
 import { tinyModelDir } from './helpers/models.js';
 import { spawnServe, waitReady, type ServeProcess } from './helpers/serve-process.js';

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,10 +66,10 @@ describe('the batch executor', () => {
   async function setUp(options: { lines?: string; url?: '/v1/completions' | '/v1/chat/completions'; endpoint: Endpoint; concurrency?: number; now?: () => number }) {
     const dir = mkdtempSync(join(tmpdir(), 'batch-executor-'));
     dirs.push(dir);
-    const data = new BatchData(dir);
-    const stores = data.open(true)!;
+    const data = new BatchData({ kind: 'sqlite', dataDir: dir });
+    const stores = (await data.open(true))!;
     const file = await stores.files.add('in.jsonl', 'batch', Buffer.from(options.lines ?? inputLines(6)));
-    const batch = stores.batches.create({ endpoint: options.url ?? '/v1/completions', inputFileId: file.id, completionWindow: '24h', windowSeconds: 86400, model: 'm', metadata: null });
+    const batch = await stores.batches.create({ endpoint: options.url ?? '/v1/completions', inputFileId: file.id, completionWindow: '24h', windowSeconds: 86400, model: 'm', metadata: null });
     const ended = new Map<string, (batch: StoredBatch) => void>();
     const executor = new BatchExecutor({
       data,
@@ -82,14 +82,14 @@ describe('the batch executor', () => {
     });
     cleanups.push(async () => {
       await executor.stop();
-      data.close();
+      await data.close();
     });
     const endOf = (id: string) => new Promise<StoredBatch>((resolve) => ended.set(id, resolve));
     return { stores, executor, batchId: batch.id, endOf };
   }
 
-  const fileLines = (stores: BatchStores, fileId: string | null) =>
-    fileId === null ? [] : readFileSync(stores.files.contentPath(fileId), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { custom_id: string; response: { status_code: number } | null; error: { code: string } | null });
+  const fileLines = async (stores: BatchStores, fileId: string | null) =>
+    fileId === null ? [] : (await stores.files.readContent(fileId)).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { custom_id: string; response: { status_code: number } | null; error: { code: string } | null });
 
   it('answers every line once, within the concurrency bound, retrying 429s and repeated 500s', async () => {
     // c1 is refused twice (429), c2 fails once (500) then works, c3 fails every time (500).
@@ -104,9 +104,9 @@ describe('the batch executor', () => {
     expect(api.calls.filter((p) => p === 'p2')).toHaveLength(2);
     expect(api.calls.filter((p) => p === 'p3')).toHaveLength(3);
     expect(api.calls.filter((p) => p === 'p0')).toHaveLength(1);
-    const output = fileLines(stores, batch.outputFileId);
+    const output = await fileLines(stores, batch.outputFileId);
     expect(output.map((l) => l.custom_id)).toEqual(['c0', 'c1', 'c2', 'c4', 'c5']);
-    expect(fileLines(stores, batch.errorFileId).map((l) => [l.custom_id, l.response?.status_code])).toEqual([['c3', 500]]);
+    expect((await fileLines(stores, batch.errorFileId)).map((l) => [l.custom_id, l.response?.status_code])).toEqual([['c3', 500]]);
   });
 
   it('a line that ran past the request timeout (504) fails at once: one attempt, in the error file', async () => {
@@ -117,7 +117,7 @@ describe('the batch executor', () => {
     const batch = await ended;
     expect(batch).toMatchObject({ status: 'completed', counts: { total: 3, completed: 2, failed: 1 } });
     expect(api.calls.filter((p) => p === 'p1')).toHaveLength(1);
-    expect(fileLines(stores, batch.errorFileId).map((l) => [l.custom_id, l.response?.status_code])).toEqual([['c1', 504]]);
+    expect((await fileLines(stores, batch.errorFileId)).map((l) => [l.custom_id, l.response?.status_code])).toEqual([['c1', 504]]);
   });
 
   it('fails a batch whose lines do not call its endpoint, naming the lines', async () => {
@@ -139,14 +139,14 @@ describe('the batch executor', () => {
     const { stores, executor, batchId, endOf } = await setUp({ endpoint: api, concurrency: 2, now: () => now });
     const ended = endOf(batchId);
     executor.start();
-    await expect.poll(() => stores.batches.get(batchId)!.counts.completed, { timeout: 5000 }).toBe(1);
+    await expect.poll(async () => (await stores.batches.get(batchId))!.counts.completed, { timeout: 5000 }).toBe(1);
     now += 86400;
     executor.notify();
     const batch = await ended;
     expect(batch).toMatchObject({ status: 'expired', counts: { total: 6, completed: 1, failed: 5 } });
     expect(batch.times.expiredAt).toBeTypeOf('number');
-    expect(fileLines(stores, batch.outputFileId).map((l) => l.custom_id)).toEqual(['c0']);
-    expect(fileLines(stores, batch.errorFileId).map((l) => [l.custom_id, l.error?.code])).toEqual(['c1', 'c2', 'c3', 'c4', 'c5'].map((c) => [c, 'batch_expired']));
+    expect((await fileLines(stores, batch.outputFileId)).map((l) => l.custom_id)).toEqual(['c0']);
+    expect((await fileLines(stores, batch.errorFileId)).map((l) => [l.custom_id, l.error?.code])).toEqual(['c1', 'c2', 'c3', 'c4', 'c5'].map((c) => [c, 'batch_expired']));
   });
 
   it('resumes what a crash left: committed lines are not run again, a half-finalized batch is finished', async () => {
@@ -156,9 +156,9 @@ describe('the batch executor', () => {
     const lines = inputLines(4)
       .split('\n')
       .map((text, i) => ({ lineNumber: i + 1, customId: `c${i}`, url: '/v1/completions' as const, body: JSON.stringify((JSON.parse(text) as { body: unknown }).body) }));
-    stores.batches.startRunning(batchId, lines);
+    await stores.batches.startRunning(batchId, lines);
     for (const i of [0, 2]) {
-      stores.batches.commitLine(batchId, i, {
+      await stores.batches.commitLine(batchId, i, {
         succeeded: true,
         output: answeredLine({ id: `batch_req_old${i}`, customId: `c${i}`, statusCode: 200, requestId: `old${i}`, bodyText: '{"before":"crash"}' }),
         inputTokens: 1,
@@ -167,19 +167,19 @@ describe('the batch executor', () => {
     }
     // A second batch died between recording its ending and writing its files.
     const file = await stores.files.add('in2.jsonl', 'batch', Buffer.from(inputLines(1)));
-    const other = stores.batches.create({ endpoint: '/v1/completions', inputFileId: file.id, completionWindow: '24h', windowSeconds: 86400, model: null, metadata: null });
-    stores.batches.startRunning(other.id, lines.slice(0, 1));
-    stores.batches.requestCancel(other.id);
-    stores.batches.beginEnding(other.id, 'cancelled', () => '{"id":"batch_req_x","custom_id":"c0","response":null,"error":{"code":"batch_cancelled","message":"m"}}');
+    const other = await stores.batches.create({ endpoint: '/v1/completions', inputFileId: file.id, completionWindow: '24h', windowSeconds: 86400, model: null, metadata: null });
+    await stores.batches.startRunning(other.id, lines.slice(0, 1));
+    await stores.batches.requestCancel(other.id);
+    await stores.batches.beginEnding(other.id, 'cancelled', () => '{"id":"batch_req_x","custom_id":"c0","response":null,"error":{"code":"batch_cancelled","message":"m"}}');
 
     const [first, second] = [endOf(batchId), endOf(other.id)];
     executor.start();
     const [batch, cancelled] = await Promise.all([first, second]);
     expect(api.calls.sort()).toEqual(['p1', 'p3']);
     expect(batch).toMatchObject({ status: 'completed', counts: { total: 4, completed: 4, failed: 0 } });
-    const output = fileLines(stores, batch.outputFileId);
+    const output = await fileLines(stores, batch.outputFileId);
     expect(output.map((l) => l.custom_id)).toEqual(['c0', 'c1', 'c2', 'c3']);
-    expect(readFileSync(stores.files.contentPath(batch.outputFileId!), 'utf8')).toContain('{"before":"crash"}');
+    expect((await stores.files.readContent(batch.outputFileId!)).toString('utf8')).toContain('{"before":"crash"}');
     expect(cancelled).toMatchObject({ status: 'cancelled', outputFileId: null, counts: { total: 1, completed: 0, failed: 1 } });
   });
 });

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileText, generationContent, greedyChatLine, jsonl, parseOutput, uploadBatchFile, waitForBatch } from './helpers/batch-files.js';
-import { DATABASE_FILE } from '../src/batch/storage/batch-database.js';
+import { DATABASE_FILE } from '../src/batch/storage/sqlite/sqlite-database.js';
 import { tinyModelDir } from './helpers/models.js';
 import { spawnServe, waitReady, type ServeProcess } from './helpers/serve-process.js';
 

@@ -9,6 +9,7 @@ import {
   parsePositiveInt,
   parsePositiveIntList,
   parsePositiveNumber,
+  parsePostgresUrl,
 } from '../src/cli-options/option-parsers.js';
 import { serveCommand } from '../src/commands/serve.js';
 
@@ -109,7 +110,7 @@ describe('parseFlag', () => {
   });
 });
 
-describe('serve --no-prefix-caching', () => {
+describe('serve flags, from the command line and the environment', () => {
   /** The flags `serve` would run with, parsed without starting a server. */
   function serveFlags(args: string[], env: Record<string, string> = {}): Record<string, unknown> {
     const saved = { ...process.env };
@@ -127,5 +128,17 @@ describe('serve --no-prefix-caching', () => {
     expect(serveFlags([]).prefixCaching).toBe(true);
     expect(serveFlags(['--no-prefix-caching']).prefixCaching).toBe(false);
     expect(serveFlags([], { QWEN3_SERVE_NO_PREFIX_CACHING: '1' }).prefixCaching).toBe(false);
+  });
+
+  it('--database takes a postgres:// URL, from the flag or QWEN3_SERVE_DATABASE_URL; --batch-lease-seconds a positive number', () => {
+    const url = 'postgres://qwen:secret@db.internal:5432/batches?sslmode=require';
+    expect(serveFlags([]).database).toBeUndefined();
+    expect(serveFlags(['--database', url]).database).toBe(url);
+    expect(serveFlags([], { QWEN3_SERVE_DATABASE_URL: url }).database).toBe(url);
+    expect(serveFlags([], { QWEN3_SERVE_BATCH_LEASE_SECONDS: '2.5' }).batchLeaseSeconds).toBe(2.5);
+    expect(parsePostgresUrl('postgresql://localhost/db')).toBe('postgresql://localhost/db');
+    expect(parsePostgresUrl('')).toBe('');
+    expect(rejection(parsePostgresUrl, 'mysql://localhost/db')).toBe('expected a postgres:// or postgresql:// URL');
+    expect(rejection(parsePostgresUrl, 'postgres://[bad')).toContain('expected a postgres:// URL that parses');
   });
 });

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { ServeError } from '../errors.js';
 import type { BatchEndpoint } from './batch-endpoints.js';
 import { parseBatchInput, type BatchInputLimits } from './input/parse-batch-input.js';
@@ -21,7 +22,7 @@ export interface BatchRunner {
   /** A batch was created: look for work. */
   notify(): void;
   /** A batch is now `cancelling`: stop its lines and finalize it. */
-  cancel(batchId: string): void;
+  cancel(batchId: string): Promise<void>;
 }
 
 export interface NewBatch {
@@ -60,39 +61,39 @@ export class BatchJobs {
       });
     }
     await parseBatchInput(content, this.limits.input);
-    return this.stores(true).files.add(filename, 'batch', content);
+    return (await this.stores(true)).files.add(filename, 'batch', content);
   }
 
-  listFiles(query: FileListQuery): { files: StoredFile[]; hasMore: boolean } {
-    return this.data.open(false)?.files.list(query) ?? { files: [], hasMore: false };
+  async listFiles(query: FileListQuery): Promise<{ files: StoredFile[]; hasMore: boolean }> {
+    return (await (await this.data.open(false))?.files.list(query)) ?? { files: [], hasMore: false };
   }
 
-  getFile(id: string): StoredFile {
-    const file = this.data.open(false)?.files.get(id);
+  async getFile(id: string): Promise<StoredFile> {
+    const file = await (await this.data.open(false))?.files.get(id);
     if (!file) throw new ServeError('not_found_error', `No such file: ${id}`, { param: 'file_id', code: 'file_not_found' });
     return file;
   }
 
-  /** The file and where its bytes are. */
-  fileContent(id: string): { file: StoredFile; path: string } {
-    const file = this.getFile(id);
-    return { file, path: this.stores(false).files.contentPath(id) };
+  /** The file and its bytes as a stream. */
+  async fileContent(id: string): Promise<{ file: StoredFile; content: Readable }> {
+    const file = await this.getFile(id);
+    return { file, content: (await this.stores(false)).files.contentStream(id) };
   }
 
-  deleteFile(id: string): void {
-    if (!this.data.open(false)?.files.remove(id)) throw new ServeError('not_found_error', `No such file: ${id}`, { param: 'file_id', code: 'file_not_found' });
+  async deleteFile(id: string): Promise<void> {
+    if (!(await (await this.data.open(false))?.files.remove(id))) throw new ServeError('not_found_error', `No such file: ${id}`, { param: 'file_id', code: 'file_not_found' });
   }
 
   /** A new batch (status validating) over an uploaded batch file; the runner takes it from there. */
-  createBatch(input: NewBatch): StoredBatch {
-    const file = this.getFile(input.inputFileId);
+  async createBatch(input: NewBatch): Promise<StoredBatch> {
+    const file = await this.getFile(input.inputFileId);
     if (file.purpose !== 'batch') {
       throw new ServeError('invalid_request_error', `file ${file.id} has purpose ${file.purpose}; a batch needs a file uploaded with purpose batch`, {
         param: 'input_file_id',
         code: 'invalid_value',
       });
     }
-    const batch = this.stores(false).batches.create({
+    const batch = await (await this.stores(false)).batches.create({
       endpoint: input.endpoint,
       inputFileId: input.inputFileId,
       completionWindow: input.completionWindow,
@@ -104,14 +105,14 @@ export class BatchJobs {
     return batch;
   }
 
-  getBatch(id: string): StoredBatch {
-    const batch = this.data.open(false)?.batches.get(id);
+  async getBatch(id: string): Promise<StoredBatch> {
+    const batch = await (await this.data.open(false))?.batches.get(id);
     if (!batch) throw new ServeError('not_found_error', `No such batch: ${id}`, { param: 'batch_id', code: 'batch_not_found' });
     return batch;
   }
 
-  listBatches(after: string | undefined, limit: number): { batches: StoredBatch[]; hasMore: boolean } {
-    return this.data.open(false)?.batches.list(after, limit) ?? { batches: [], hasMore: false };
+  async listBatches(after: string | undefined, limit: number): Promise<{ batches: StoredBatch[]; hasMore: boolean }> {
+    return (await (await this.data.open(false))?.batches.list(after, limit)) ?? { batches: [], hasMore: false };
   }
 
   /**
@@ -119,19 +120,20 @@ export class BatchJobs {
    * with the answers so far). Cancelling one already cancelling or cancelled changes nothing;
    * one that has otherwise ended is a 400.
    */
-  cancelBatch(id: string): StoredBatch {
-    const before = this.getBatch(id);
+  async cancelBatch(id: string): Promise<StoredBatch> {
+    const before = await this.getBatch(id);
     if (before.status === 'cancelling' || before.status === 'cancelled') return before;
     if (before.status !== 'validating' && before.status !== 'in_progress') {
       throw new ServeError('invalid_request_error', `batch ${id} is ${before.status} and can no longer be cancelled`, { param: 'batch_id', code: 'batch_not_cancellable' });
     }
-    const after = this.stores(false).batches.requestCancel(id)!;
-    if (after.status === 'cancelling') this.runner?.cancel(id);
-    return this.stores(false).batches.get(id)!;
+    const batches = (await this.stores(false)).batches;
+    const after = (await batches.requestCancel(id))!;
+    if (after.status === 'cancelling') await this.runner?.cancel(id);
+    return (await batches.get(id))!;
   }
 
-  private stores(create: boolean): BatchStores {
-    const stores = this.data.open(create);
+  private async stores(create: boolean): Promise<BatchStores> {
+    const stores = await this.data.open(create);
     if (!stores) throw new Error('the batch database is not open');
     return stores;
   }

@@ -5,10 +5,15 @@ import { BatchJobs, DEFAULT_MAX_FILE_BYTES } from './batch-jobs.js';
 import { BatchExecutor, type BatchExecutorOptions } from './executor/batch-executor.js';
 import { DEFAULT_MAX_BATCH_LINES } from './input/parse-batch-input.js';
 import { BatchData } from './storage/batch-data.js';
+import type { BatchLocation } from './storage/batch-data.js';
 
 export interface BatchServiceOptions {
-  /** --data-dir: the SQLite database and the files' bytes. */
+  /** --data-dir: the SQLite database and the files' bytes (when no PostgreSQL `database` is given). */
   dataDir: string;
+  /** --database: a PostgreSQL URL shared by replicas, instead of the data directory's SQLite. */
+  database?: string;
+  /** How long a claimed line stays this server's without renewal (the executor's default if unset). */
+  leaseMs?: number;
   /** Largest upload (default 200 MiB, OpenAI's). */
   maxFileBytes?: number;
   /** Most requests per file (default 50,000, OpenAI's). */
@@ -32,8 +37,9 @@ type InProcessApp = Pick<Hono<AppEnv>, 'request'>;
 /**
  * The Batch API's composition: the data directory, the jobs the routes call, and (once the model
  * is loaded) the executor that runs lines through the app in-process at batch priority.
- * A database left by an earlier run is opened (and locked) at once, so a data directory in use
- * by another server is an error at startup rather than at the first upload.
+ * open() opens a SQLite database left by an earlier run (and locks it), so a data directory in
+ * use by another server is an error at startup rather than at the first upload, and connects to
+ * (and migrates) a PostgreSQL database, so a wrong URL is too.
  */
 export class BatchService {
   readonly jobs: BatchJobs;
@@ -42,8 +48,8 @@ export class BatchService {
   private stopped = false;
 
   constructor(private readonly options: BatchServiceOptions) {
-    this.data = new BatchData(options.dataDir);
-    this.data.open(false);
+    const location: BatchLocation = options.database === undefined ? { kind: 'sqlite', dataDir: options.dataDir } : { kind: 'postgres', url: options.database };
+    this.data = new BatchData(location);
     this.jobs = new BatchJobs(
       this.data,
       {
@@ -54,8 +60,20 @@ export class BatchService {
     );
   }
 
-  get dataDir(): string {
-    return this.data.dir;
+  /** Opens what a server must check at startup (see the class comment). */
+  async open(): Promise<void> {
+    await this.data.open(false);
+  }
+
+  /** The data directory, or the PostgreSQL URL without its password. */
+  get where(): string {
+    return this.data.where;
+  }
+
+  /** Batch lines not answered yet, across every in_progress batch (of every replica); 0 before anything was stored. */
+  async backlog(): Promise<number> {
+    const stores = await this.data.open(false);
+    return stores ? stores.batches.backlog() : 0;
   }
 
   /** Lines the executor has in flight (0 before start). */
@@ -73,6 +91,7 @@ export class BatchService {
       data: this.data,
       send: async (url, init) => app.request(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...auth } }, env),
       concurrency: this.options.concurrency,
+      leaseMs: this.options.leaseMs,
       inputLimits: this.jobs.limits.input,
       logger: this.options.logger,
       onLineAnswered: this.options.onLineAnswered,
@@ -89,6 +108,6 @@ export class BatchService {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.executor?.stop();
-    this.data.close();
+    await this.data.close();
   }
 }

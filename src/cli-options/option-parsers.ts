@@ -84,3 +84,19 @@ export function parseByteSize(value: string): number {
   if (bytes <= 0 || !Number.isSafeInteger(bytes)) throw new InvalidArgumentError('expected a positive size');
   return bytes;
 }
+
+/**
+ * A PostgreSQL connection URL, `postgres://` or `postgresql://` (libpq's form, which the `pg`
+ * client reads: user, password, host, port, database, `?sslmode=`, `?host=` for a socket folder).
+ * An empty value (an empty environment variable) stays empty: unset.
+ */
+export function parsePostgresUrl(value: string): string {
+  if (value === '') return value;
+  if (!/^postgres(ql)?:\/\//i.test(value)) throw new InvalidArgumentError('expected a postgres:// or postgresql:// URL');
+  try {
+    new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected a postgres:// URL that parses (user:password@host:port/database)');
+  }
+  return value;
+}

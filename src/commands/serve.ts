@@ -8,7 +8,7 @@ import { DEFAULT_MAX_SEQS } from '../engine/engine-config.js';
 import { DEFAULT_TOKENIZER_WORKERS } from '../engine/worker/tokenizer-pool.js';
 import { downloadModel } from '../convert/hub/download-model.js';
 import { parseHubModelRef } from '../convert/hub/model-ref.js';
-import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt, parsePositiveNumber } from '../cli-options/option-parsers.js';
+import { parseByteSize, parsePostgresUrl, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt, parsePositiveNumber } from '../cli-options/option-parsers.js';
 import { ensureBuiltInTinyModel, TINY_MODEL_BANNER } from './serve-tiny-model.js';
 
 interface ServeFlags {
@@ -38,6 +38,8 @@ interface ServeFlags {
   logPrompts?: boolean;
   corsOrigins?: string[];
   dataDir: string;
+  database?: string;
+  batchLeaseSeconds?: number;
   maxFileBytes: number;
   maxBatchLines: number;
   batchConcurrency?: number;
@@ -104,6 +106,12 @@ export function serveCommand(): Command {
     )
     .addOption(flag('--log-prompts', 'log prompts and outputs with each request (default: counts and timings only)'))
     .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files').default('./data'))
+    .addOption(
+      new Option('--database <url>', 'a PostgreSQL URL (postgres://user:pass@host:5432/db) for the Files and Batch API instead of the SQLite in --data-dir; replicas given the same URL share files and work batches together')
+        .env('QWEN3_SERVE_DATABASE_URL')
+        .argParser(parsePostgresUrl),
+    )
+    .addOption(flag('--batch-lease-seconds <s>', 'how long a batch line claimed by this server stays its own without renewal (renewed every third of it); a crashed replica\'s lines run elsewhere after this (default 30)').argParser(parsePositiveNumber))
     .addOption(flag('--max-file-bytes <bytes>', 'largest file upload (/v1/files), e.g. 200MiB').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES))
     .addOption(flag('--max-batch-lines <n>', 'most requests in one batch file').argParser(parsePositiveInt).default(DEFAULT_MAX_BATCH_LINES))
     .addOption(flag('--batch-prefill-tokens <n>', 'prompt tokens of batch lines per engine step (default 16): fewer keep interactive TTFT near idle beside a batch, more prefill batches faster').argParser(parsePositiveInt))
@@ -130,7 +138,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
       onFile: (path, size) => process.stderr.write(`qwen3-serve: fetching ${path} (${(size / 2 ** 20).toFixed(1)} MiB) unless cached\n`),
     });
   }
-  const server = await startServer({
+  const starting = startServer({
     engine: {
       modelDir,
       device: flags.device,
@@ -159,11 +167,20 @@ async function runServe(flags: ServeFlags): Promise<void> {
     logPrompts: flags.logPrompts ?? false,
     corsOrigins: flags.corsOrigins,
     dataDir: flags.dataDir,
+    // An empty QWEN3_SERVE_DATABASE_URL counts as unset.
+    database: flags.database || undefined,
+    batchLeaseSeconds: flags.batchLeaseSeconds,
     maxFileBytes: flags.maxFileBytes,
     maxBatchLines: flags.maxBatchLines,
     batchConcurrency: flags.batchConcurrency,
     tokenizerWorkers: flags.tokenizerWorkers,
     ui: flags.ui,
+  });
+  // A batch database that cannot be opened (locked data directory, unreachable PostgreSQL) is one
+  // line on stderr, not a stack trace.
+  const server = await starting.catch((err: Error) => {
+    process.stderr.write(`qwen3-serve: ${err.message}\n`);
+    process.exit(1);
   });
   stopOnSignals(server);
   try {

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { BatchInputError, parseBatchInput, type BatchInputLimits } from '../input/parse-batch-input.js';
 import type { BatchStores } from '../storage/batch-data.js';
 import type { BatchError, StoredBatch } from '../storage/batch-store.js';
@@ -13,19 +12,19 @@ const MAX_REPORTED_LINES = 10;
  * transaction either way.
  */
 export async function validateBatch(stores: BatchStores, batch: StoredBatch, limits: BatchInputLimits): Promise<void> {
-  const file = stores.files.get(batch.inputFileId);
+  const file = await stores.files.get(batch.inputFileId);
   if (!file) {
-    stores.batches.failValidation(batch.id, [
+    await stores.batches.failValidation(batch.id, [
       { code: 'missing_input_file', line: null, message: `the input file ${batch.inputFileId} no longer exists`, param: 'input_file_id' },
     ]);
     return;
   }
   let lines;
   try {
-    lines = await parseBatchInput(await readFile(stores.files.contentPath(file.id)), limits);
+    lines = await parseBatchInput(await stores.files.readContent(file.id), limits);
   } catch (err) {
     if (!(err instanceof BatchInputError)) throw err;
-    stores.batches.failValidation(batch.id, [{ code: err.code ?? 'invalid_file', line: err.line, message: err.message, param: null }]);
+    await stores.batches.failValidation(batch.id, [{ code: err.code ?? 'invalid_file', line: err.line, message: err.message, param: null }]);
     return;
   }
   const mismatched = lines.filter((line) => line.url !== batch.endpoint);
@@ -36,8 +35,8 @@ export async function validateBatch(stores: BatchStores, batch: StoredBatch, lim
       message: `line ${line.lineNumber}: url ${line.url} is not the batch's endpoint ${batch.endpoint}`,
       param: 'url',
     }));
-    stores.batches.failValidation(batch.id, errors);
+    await stores.batches.failValidation(batch.id, errors);
     return;
   }
-  stores.batches.startRunning(batch.id, lines);
+  await stores.batches.startRunning(batch.id, lines);
 }

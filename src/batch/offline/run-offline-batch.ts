@@ -79,7 +79,7 @@ export async function runOfflineBatch(options: OfflineBatchOptions): Promise<Off
     // The executor calls only the generation routes: no Files or Batch routes are mounted.
     const app = createApp({ state, logger });
     const file = await service.jobs.uploadFile(basename(options.inputPath), content);
-    const batch = service.jobs.createBatch({ inputFileId: file.id, endpoint, completionWindow: '24h', metadata: null });
+    const batch = await service.jobs.createBatch({ inputFileId: file.id, endpoint, completionWindow: '24h', metadata: null });
     options.onStart?.(lines.length);
     service.start(app);
     const done = await ended;
@@ -103,11 +103,11 @@ export async function runOfflineBatch(options: OfflineBatchOptions): Promise<Off
 
 /** Every answered line of the batch, in input order, into `path` (complete or not at all). */
 async function writeAllAnswers(service: BatchService, batchId: string, path: string): Promise<void> {
-  const stores = service.jobs.data.open(false)!;
+  const stores = (await service.jobs.data.open(false))!;
   const writer = await DurableFileWriter.create(path);
   try {
     for (let after = -1; ; ) {
-      const page = stores.batches.answeredLines(batchId, after, 500);
+      const page = await stores.batches.answeredLines(batchId, after, 500);
       if (page.length === 0) break;
       for (const line of page) await writer.write(`${line.output}\n`);
       after = page[page.length - 1].index;

@@ -1,9 +1,7 @@
-import { rmSync } from 'node:fs';
 import { newFileId } from '../batch-ids.js';
 import type { BatchStores } from '../storage/batch-data.js';
 import type { StoredBatch } from '../storage/batch-store.js';
-import { DurableFileWriter } from '../storage/durable-file.js';
-import type { StoredFile } from '../storage/file-store.js';
+import type { FileContentWriter, StoredFile } from '../storage/file-store.js';
 import { unixNow } from '../unix-time.js';
 
 /** Lines read from the database per query: bounded memory, and the event loop breathes between pages. */
@@ -24,15 +22,15 @@ export async function finalizeBatch(stores: BatchStores, batch: StoredBatch): Pr
   try {
     let after = -1;
     for (;;) {
-      const page = stores.batches.answeredLines(batch.id, after, PAGE_LINES);
+      const page = await stores.batches.answeredLines(batch.id, after, PAGE_LINES);
       if (page.length === 0) break;
       for (const line of page) await (line.succeeded ? output : errors).write(`${line.output}\n`);
       after = page[page.length - 1].index;
     }
     const [outputFile, errorFile] = [await output.finish(), await errors.finish()];
-    if (!stores.batches.finish(batch.id, stores.files, outputFile, errorFile)) {
-      // Someone finished it meanwhile: these bytes are nobody's.
-      for (const file of [outputFile, errorFile]) if (file) rmSync(stores.files.contentPath(file.id), { force: true });
+    if (!(await stores.batches.finish(batch.id, outputFile, errorFile))) {
+      // Someone (another replica) finished it meanwhile: these bytes are nobody's.
+      for (const file of [outputFile, errorFile]) if (file) await stores.files.discardContent(file.id);
     }
   } catch (err) {
     await output.abandon();
@@ -43,7 +41,7 @@ export async function finalizeBatch(stores: BatchStores, batch: StoredBatch): Pr
 
 /** An output file created on its first line. */
 class PendingFile {
-  private writer: DurableFileWriter | null = null;
+  private writer: FileContentWriter | null = null;
   private readonly id = newFileId();
 
   constructor(
@@ -52,7 +50,7 @@ class PendingFile {
   ) {}
 
   async write(text: string): Promise<void> {
-    this.writer ??= await DurableFileWriter.create(this.stores.files.contentPath(this.id));
+    this.writer ??= await this.stores.files.contentWriter(this.id);
     await this.writer.write(text);
   }
 

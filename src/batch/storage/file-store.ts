@@ -1,9 +1,4 @@
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import type Database from 'better-sqlite3';
-import { newFileId } from '../batch-ids.js';
-import { unixNow } from '../unix-time.js';
-import { DurableFileWriter, syncFolder } from './durable-file.js';
+import type { Readable } from 'node:stream';
 
 /** `batch`: uploaded input; `batch_output`: a batch's output or error file (OpenAI's names). */
 export type FilePurpose = 'batch' | 'batch_output';
@@ -25,102 +20,37 @@ export interface FileListQuery {
   order: 'asc' | 'desc';
 }
 
-interface FileRow {
-  id: string;
-  filename: string;
-  purpose: FilePurpose;
-  bytes: number;
-  created_at: number;
+/**
+ * The bytes of a file being written (a batch's output): invisible to readers until a row names
+ * the file, which happens only after finish() resolved.
+ */
+export interface FileContentWriter {
+  write(text: string): Promise<void>;
+  /** Makes the bytes durable; returns their count. */
+  finish(): Promise<number>;
+  /** Gives up; what was written is removed now or by the next sweep. */
+  abandon(): Promise<void>;
 }
 
-const toFile = (row: FileRow): StoredFile => ({ id: row.id, filename: row.filename, purpose: row.purpose, bytes: row.bytes, createdAt: row.created_at });
-
 /**
- * Files: metadata in the `files` table, bytes in `<dataDir>/files/<id>.jsonl`. Why not BLOBs:
- * input files may be hundreds of MB; as files they are streamed to clients without being read
- * into memory, and they never pass through the WAL (which would double every upload's writes and
- * let the database file grow to the largest upload). The cost is two steps where a BLOB needs
- * one, ordered so a crash never leaves a row without its bytes: the bytes are made durable under
- * their final name first (DurableFileWriter), then the row is inserted; a row is deleted before
- * its bytes are unlinked. What a crash can leave is bytes without a row, which sweepOrphans()
- * removes when the store opens.
+ * Files: metadata rows and their bytes. Both implementations keep one order so a crash never
+ * leaves a row without its bytes: bytes first, then the row; on delete the row first. What a
+ * crash can leave is bytes no row names, which the store sweeps when it opens.
  */
-export class FileStore {
-  readonly folder: string;
-
-  constructor(
-    private readonly db: Database.Database,
-    dataDir: string,
-  ) {
-    this.folder = join(dataDir, 'files');
-    mkdirSync(this.folder, { recursive: true });
-  }
-
-  /** Removes content files no row names: half-written temporaries and files whose insert never happened. */
-  sweepOrphans(): void {
-    const known = new Set((this.db.prepare('SELECT id FROM files').pluck().all() as string[]).map((id) => `${id}.jsonl`));
-    for (const name of readdirSync(this.folder)) {
-      if (!known.has(name)) rmSync(join(this.folder, name), { force: true });
-    }
-  }
-
-  contentPath(id: string): string {
-    return join(this.folder, `${id}.jsonl`);
-  }
-
-  /** Stores an upload: bytes durable on disk, then its row. */
-  async add(filename: string, purpose: FilePurpose, content: Uint8Array): Promise<StoredFile> {
-    const file: StoredFile = { id: newFileId(), filename, purpose, bytes: content.byteLength, createdAt: unixNow() };
-    const writer = await DurableFileWriter.create(this.contentPath(file.id));
-    try {
-      await writer.write(content);
-      await writer.finish();
-    } catch (err) {
-      await writer.abandon();
-      throw err;
-    }
-    this.insert(file);
-    return file;
-  }
-
-  /** The row of a file whose bytes are already durable (inside the caller's transaction, if any). */
-  insert(file: StoredFile): void {
-    this.db
-      .prepare('INSERT INTO files (id, filename, purpose, bytes, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(file.id, file.filename, file.purpose, file.bytes, file.createdAt);
-  }
-
-  get(id: string): StoredFile | undefined {
-    const row = this.db.prepare('SELECT id, filename, purpose, bytes, created_at FROM files WHERE id = ?').get(id) as FileRow | undefined;
-    return row && toFile(row);
-  }
-
+export interface FileStore {
+  /** Stores an upload: bytes durable, then its row. */
+  add(filename: string, purpose: FilePurpose, content: Uint8Array): Promise<StoredFile>;
+  get(id: string): Promise<StoredFile | undefined>;
   /** A page of files in creation order (`desc`: newest first), and whether more follow. */
-  list(query: FileListQuery): { files: StoredFile[]; hasMore: boolean } {
-    const conditions: string[] = [];
-    const params: (string | number)[] = [];
-    if (query.purpose !== undefined) {
-      conditions.push('purpose = ?');
-      params.push(query.purpose);
-    }
-    if (query.after !== undefined) {
-      // An unknown cursor matches nothing rather than restarting the listing.
-      conditions.push(`seq ${query.order === 'desc' ? '<' : '>'} coalesce((SELECT seq FROM files WHERE id = ?), ${query.order === 'desc' ? '-1' : '9e18'})`);
-      params.push(query.after);
-    }
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const rows = this.db
-      .prepare(`SELECT id, filename, purpose, bytes, created_at FROM files ${where} ORDER BY seq ${query.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`)
-      .all(...params, query.limit + 1) as FileRow[];
-    return { files: rows.slice(0, query.limit).map(toFile), hasMore: rows.length > query.limit };
-  }
-
+  list(query: FileListQuery): Promise<{ files: StoredFile[]; hasMore: boolean }>;
   /** Deletes the row, then the bytes. False if there was no such file. */
-  remove(id: string): boolean {
-    const { changes } = this.db.prepare('DELETE FROM files WHERE id = ?').run(id);
-    if (changes === 0) return false;
-    rmSync(this.contentPath(id), { force: true });
-    syncFolder(this.folder);
-    return true;
-  }
+  remove(id: string): Promise<boolean>;
+  /** The whole content (validation reads input files at once, as parsing needs them whole). */
+  readContent(id: string): Promise<Buffer>;
+  /** The content as a stream, never held in memory whole (downloads of large output files). */
+  contentStream(id: string): Readable;
+  /** A writer for the bytes of a file whose row finish() (of the batch store) will insert. */
+  contentWriter(id: string): Promise<FileContentWriter>;
+  /** Removes bytes written for a file whose row was never inserted (a lost finalization race). */
+  discardContent(id: string): Promise<void>;
 }

@@ -10,7 +10,7 @@ import { BatchCreateRequest, BatchListQuery, type Batch, type BatchList } from '
 export function registerBatches(app: Hono<AppEnv>, jobs: BatchJobs): void {
   app.post('/v1/batches', async (c) => {
     const body = await parseJsonBody(c.req.raw, BatchCreateRequest);
-    const batch = jobs.createBatch({
+    const batch = await jobs.createBatch({
       inputFileId: body.input_file_id,
       endpoint: body.endpoint,
       completionWindow: body.completion_window,
@@ -19,16 +19,16 @@ export function registerBatches(app: Hono<AppEnv>, jobs: BatchJobs): void {
     return c.json(batchObject(batch));
   });
 
-  app.get('/v1/batches', (c) => {
+  app.get('/v1/batches', async (c) => {
     const query = parseValue(BatchListQuery, c.req.query());
-    const { batches, hasMore } = jobs.listBatches(query.after, query.limit);
+    const { batches, hasMore } = await jobs.listBatches(query.after, query.limit);
     const list: BatchList = { object: 'list', data: batches.map(batchObject), first_id: batches[0]?.id ?? null, last_id: batches.at(-1)?.id ?? null, has_more: hasMore };
     return c.json(list);
   });
 
-  app.get('/v1/batches/:id', (c) => c.json(batchObject(jobs.getBatch(c.req.param('id')))));
+  app.get('/v1/batches/:id', async (c) => c.json(batchObject(await jobs.getBatch(c.req.param('id')))));
 
-  app.post('/v1/batches/:id/cancel', (c) => c.json(batchObject(jobs.cancelBatch(c.req.param('id')))));
+  app.post('/v1/batches/:id/cancel', async (c) => c.json(batchObject(await jobs.cancelBatch(c.req.param('id')))));
 }
 
 /** A stored batch in OpenAI's shape: every field present, null until it applies. */

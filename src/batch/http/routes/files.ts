@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Hono } from 'hono';
 import type { AppEnv } from '../../../api/http/app-env.js';
@@ -18,25 +17,25 @@ export function registerFiles(app: Hono<AppEnv>, jobs: BatchJobs): void {
     return c.json(fileObject(await jobs.uploadFile(form.file.name, content)));
   });
 
-  app.get(FILES_PATH, (c) => {
+  app.get(FILES_PATH, async (c) => {
     const query = parseValue(FileListQuery, c.req.query());
-    const { files, hasMore } = jobs.listFiles(query);
+    const { files, hasMore } = await jobs.listFiles(query);
     const list: FileList = { object: 'list', data: files.map(fileObject), first_id: files[0]?.id ?? null, last_id: files.at(-1)?.id ?? null, has_more: hasMore };
     return c.json(list);
   });
 
-  app.get(`${FILES_PATH}/:id`, (c) => c.json(fileObject(jobs.getFile(c.req.param('id')))));
+  app.get(`${FILES_PATH}/:id`, async (c) => c.json(fileObject(await jobs.getFile(c.req.param('id')))));
 
-  app.get(`${FILES_PATH}/:id/content`, (c) => {
-    const { file, path } = jobs.fileContent(c.req.param('id'));
-    // Streamed from disk: a large output file is never held in memory.
-    const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+  app.get(`${FILES_PATH}/:id/content`, async (c) => {
+    const { file, content } = await jobs.fileContent(c.req.param('id'));
+    // Streamed (from disk or the database's chunks): a large output file is never held in memory.
+    const body = Readable.toWeb(content) as ReadableStream<Uint8Array>;
     return new Response(body, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(file.bytes) } });
   });
 
-  app.delete(`${FILES_PATH}/:id`, (c) => {
+  app.delete(`${FILES_PATH}/:id`, async (c) => {
     const id = c.req.param('id');
-    jobs.deleteFile(id);
+    await jobs.deleteFile(id);
     const deleted: FileDeleted = { id, object: 'file', deleted: true };
     return c.json(deleted);
   });

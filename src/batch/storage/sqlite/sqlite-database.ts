@@ -1,23 +1,27 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ServeError } from '../../errors.js';
+import { ServeError } from '../../../errors.js';
 
 /** The SQLite file inside the data directory. */
 export const DATABASE_FILE = 'batches.sqlite';
 
 /**
- * Tables (one schema version; `PRAGMA user_version` says which is on disk):
+ * The schema, as migrations applied in order; `PRAGMA user_version` says how many are on disk.
+ * A database written by an older qwen3-serve is brought up to date when opened; one written by a
+ * newer one is refused. Append a migration, never edit one that shipped.
  * - files: metadata of uploaded and generated files; their bytes live in `files/<id>.jsonl`
- *   beside the database (see FileStore for why).
+ *   beside the database (see SqliteFileStore for why).
  * - batches: one row per batch with its status, timestamps, live counters and, once it ends,
  *   its output and error file ids. `ending` is the terminal status it is being finalized to.
  * - batch_lines: the requests of a batch, copied from the input file when the batch is
  *   validated, with each line's state and, once answered, its output line. The primary key
  *   (batch_id, line_index) is what makes every line appear at most once in the output.
+ * - 2: each line's lease (who runs it, until when in Unix milliseconds), as in the PostgreSQL
+ *   store, so one executor serves both.
  */
-const SCHEMA_VERSION = 1;
-const SCHEMA = `
+const MIGRATIONS: readonly string[] = [
+  `
 CREATE TABLE files (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
@@ -66,7 +70,12 @@ CREATE TABLE batch_lines (
   PRIMARY KEY (batch_id, line_index)
 ) WITHOUT ROWID;
 CREATE INDEX batch_lines_by_state ON batch_lines (batch_id, state, line_index);
-`;
+`,
+  `
+ALTER TABLE batch_lines ADD COLUMN lease_owner TEXT;
+ALTER TABLE batch_lines ADD COLUMN lease_expires_at INTEGER;
+`,
+];
 
 /**
  * Opens (creating when asked) the data directory's database: WAL journal, synchronous=FULL (a
@@ -102,16 +111,20 @@ export function openBatchDatabase(dataDir: string, create: boolean): Database.Da
   }
 }
 
+/**
+ * Takes the lock, applies the migrations the file lacks, and drops every lease: the lock means
+ * no other process runs lines of this database, so a lease left is one of a server that died.
+ */
 function lockAndMigrate(db: Database.Database, path: string): void {
   db.exec('BEGIN EXCLUSIVE');
   try {
     const version = db.pragma('user_version', { simple: true }) as number;
-    if (version === 0) {
-      db.exec(SCHEMA);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    } else if (version !== SCHEMA_VERSION) {
-      throw new Error(`${path} has schema version ${version}; this qwen3-serve knows version ${SCHEMA_VERSION}`);
+    if (version > MIGRATIONS.length) {
+      throw new Error(`${path} has schema version ${version}; this qwen3-serve knows versions up to ${MIGRATIONS.length}`);
     }
+    for (let next = version; next < MIGRATIONS.length; next++) db.exec(MIGRATIONS[next]);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    db.exec("UPDATE batch_lines SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner IS NOT NULL");
     db.exec('COMMIT');
   } catch (err) {
     db.exec('ROLLBACK');
