@@ -10,6 +10,9 @@ import { downloadModel } from '../convert/hub/download-model.js';
 import { parseHubModelRef } from '../convert/hub/model-ref.js';
 import { parseByteSize, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt, parsePositiveNumber } from '../cli-options/option-parsers.js';
 import { ensureBuiltInTinyModel, TINY_MODEL_BANNER } from './serve-tiny-model.js';
+import { LOG_LEVELS, serveLogger, type LogLevel } from './serve-logger.js';
+import { portInUseMessage } from './port-in-use.js';
+import { silenceHubClientDebug, stderrDownloadProgress } from './download-progress.js';
 
 interface ServeFlags {
   model?: string;
@@ -41,6 +44,7 @@ interface ServeFlags {
   maxBatchLines: number;
   batchConcurrency?: number;
   tokenizerWorkers: number;
+  logLevel: LogLevel;
 }
 
 /** Each flag and its environment variable: QWEN3_SERVE_ + the flag in capitals. */
@@ -94,6 +98,7 @@ export function serveCommand(): Command {
         .argParser(parseNonNegativeNumber)
         .default(DEFAULT_BODY_TIMEOUT_SECONDS),
     )
+    .addOption(flag('--log-level <level>', 'least severe log records written; stdout gets JSON lines, or readable lines when it is a terminal').choices(LOG_LEVELS).default('info'))
     .addOption(flag('--log-prompts', 'log prompts and outputs with each request (default: counts and timings only)'))
     .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files').default('./data'))
     .addOption(flag('--max-file-bytes <bytes>', 'largest file upload (/v1/files), e.g. 200MiB').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES))
@@ -117,9 +122,13 @@ async function runServe(flags: ServeFlags): Promise<void> {
   } else if (hubRef) {
     // Clients name a hub model by its reference, as with vLLM; the cache folder's name means nothing to them.
     servedModelName ??= modelDir.replace(/@.*$/, '');
-    modelDir = await downloadModel(hubRef, {
-      onFile: (path, size) => process.stderr.write(`qwen3-serve: fetching ${path} (${(size / 2 ** 20).toFixed(1)} MiB) unless cached\n`),
-    });
+    silenceHubClientDebug();
+    const progress = stderrDownloadProgress();
+    try {
+      modelDir = await downloadModel(hubRef, { onProgress: progress.onProgress });
+    } finally {
+      progress.stop();
+    }
   }
   const server = await startServer({
     engine: {
@@ -153,7 +162,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxBatchLines: flags.maxBatchLines,
     batchConcurrency: flags.batchConcurrency,
     tokenizerWorkers: flags.tokenizerWorkers,
-  });
+    logger: serveLogger(flags.logLevel),
+  }).catch((err: unknown) => exitIfPortUnusable(err, flags));
   stopOnSignals(server);
   try {
     await server.ready;
@@ -162,6 +172,17 @@ async function runServe(flags: ServeFlags): Promise<void> {
     await server.close();
     process.exit(1);
   }
+}
+
+/**
+ * A port already taken (or privileged) is an operator's everyday mistake: one line that says what
+ * to change and exit 1, not a stack trace. Anything else is unexpected and keeps its stack.
+ */
+function exitIfPortUnusable(err: unknown, flags: ServeFlags): never {
+  const message = portInUseMessage(err, flags.host, flags.port);
+  if (message === null) throw err;
+  process.stderr.write(`qwen3-serve: ${message}\n`);
+  process.exit(1);
 }
 
 /** The first SIGTERM/SIGINT drains and exits 0; a second one exits at once. */
