@@ -10,6 +10,7 @@ import { NvidiaSmiPoller } from './gpu/nvidia-smi-poller.js';
 import { HttpMetrics } from './http-metrics.js';
 import { registerRuntimeInfo, type RuntimeInfo } from './runtime-info.js';
 import { MemoryMetrics, type EngineMemoryInfo, type MemoryUsageReader } from './memory-metrics.js';
+import { registerProcessMetrics } from './process-metrics.js';
 import type { MetricsLogger } from './metrics-logger.js';
 import type { RequestEnd } from './request-end.js';
 import { VllmMetrics } from './vllm-metrics.js';
@@ -59,6 +60,7 @@ export class ServerMetrics implements HttpObserver, MetricsRenderer {
     this.http = new HttpMetrics(this.registry, options.modelName);
     this.memory = new MemoryMetrics(this.registry, options.modelName, options.readMemoryUsage);
     this.eventLoop = new EventLoopLagMetrics(this.registry, options.modelName, options.eventLoop);
+    registerProcessMetrics(this.registry, options.modelName);
     if (options.gpu !== false) {
       this.poller = new NvidiaSmiPoller({
         command: options.gpu?.command,

@@ -22,7 +22,7 @@ interface ComposeService {
   ports?: string[];
   volumes?: string[];
   environment?: string[] | Record<string, string>;
-  depends_on?: string[];
+  depends_on?: string[] | Record<string, unknown>;
 }
 
 const compose = readYaml('docker-compose.yml') as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
@@ -35,9 +35,9 @@ function bindMounts(service: ComposeService): [string, string][] {
     .map(([source, target]) => [resolve(DEPLOY, source), target]);
 }
 
-describe('deploy/: docker-compose stack, Prometheus and Grafana provisioning', () => {
+describe('deploy/: docker-compose stack, Prometheus and Grafana provisioning (the server image and PostgreSQL: deploy-container.test.ts)', () => {
   it('compose starts server, Prometheus and Grafana, from paths that exist', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'prometheus', 'server']);
+    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'postgres', 'prometheus', 'server']);
     const build = compose.services.server.build!;
     const context = resolve(DEPLOY, build.context);
     expect(context).toBe(REPO);

@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadModel } from '../src/convert/hub/download-model.js';
+import { downloadModel, type DownloadProgress } from '../src/convert/hub/download-model.js';
 import { parseHubModelRef } from '../src/convert/hub/model-ref.js';
 import { readModelManifest } from '../src/model/model-manifest.js';
 import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
@@ -11,6 +13,7 @@ import { FakeHub } from './helpers/fake-hub.js';
 import { spawnServe, waitReady } from './helpers/serve-process.js';
 import { tinyModelDir } from './helpers/models.js';
 
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SUBFOLDER = 'onnxruntime/cpu_and_mobile/cpu-int4-block-32';
 
 describe('downloading a model folder from a hub (a local fake of the Hugging Face API)', () => {
@@ -97,10 +100,51 @@ describe('downloading a model folder from a hub (a local fake of the Hugging Fac
       });
       expect(reply.status).toBe(200);
       expect(((await reply.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBeGreaterThan(0);
-      expect(server.stderr()).toContain(`fetching ${SUBFOLDER}/model.onnx`);
+      // The byte progress bar (stderr is a pipe here: cli-progress prints its line instead of redrawing it).
+      expect(server.stderr()).toMatch(/downloading .*100% \| ([\d.]+)\/\1 MiB/);
     } finally {
       server.child.kill('SIGKILL');
       await server.exited;
     }
+  });
+
+  it('reports byte progress as bytes arrive, ending at the total of every file, a cached folder included', async () => {
+    const cacheDir = join(work, 'progress-cache');
+    const ref = { repo: 'test-org/tiny-qwen3', subfolder: SUBFOLDER, revision: 'main' };
+    const events: DownloadProgress[] = [];
+    const fetched: { path: string; size: number }[] = [];
+    await downloadModel(ref, { hubUrl: hub.url, cacheDir, onProgress: (p) => events.push(p), onFile: (path, size) => fetched.push({ path, size }) });
+    const total = fetched.reduce((sum, f) => sum + f.size, 0);
+    expect(total).toBeGreaterThan(1_000_000);
+    expect(events.at(-1)).toMatchObject({ doneBytes: total, totalBytes: total });
+    for (let i = 1; i < events.length; i++) expect(events[i].doneBytes).toBeGreaterThanOrEqual(events[i - 1].doneBytes);
+    // Progress within a file, not only per file: model.onnx's bytes arrive in many chunks.
+    const model = fetched.find((f) => f.path.endsWith('model.onnx'))!;
+    const withinModel = events.filter((e) => e.path === model.path).map((e) => e.doneBytes);
+    expect(new Set(withinModel).size).toBeGreaterThan(3);
+
+    const again: DownloadProgress[] = [];
+    await downloadModel(ref, { hubUrl: hub.url, cacheDir, onProgress: (p) => again.push(p) });
+    expect(again.at(-1)).toMatchObject({ doneBytes: total, totalBytes: total });
+  });
+
+  it("'download' prints the folder alone on stdout and its byte progress on stderr", async () => {
+    const cacheDir = join(work, 'cli-cache');
+    // Asynchronously: the fake hub it downloads from is served by this process.
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli.ts'), 'download', `test-org/tiny-qwen3/${SUBFOLDER}`, '--hub-url', hub.url, '--cache-dir', cacheDir], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
+    const result = { stdout: '', stderr: '', status: null as number | null };
+    child.stdout.on('data', (chunk: Buffer) => (result.stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
+    result.status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(result.status, result.stderr).toBe(0);
+    // One line, the folder: nothing of the hub client's own chatter.
+    expect(result.stdout.split('\n').filter(Boolean)).toHaveLength(1);
+    const folder = result.stdout.trim();
+    expect(readFileSync(join(folder, 'genai_config.json'), 'utf8')).toContain('model');
+    expect(result.stderr).toMatch(/downloading .*100% \| ([\d.]+)\/\1 MiB \| [\d.]+ MiB\/s/);
   });
 });

@@ -71,3 +71,34 @@ describe('event-loop lag', () => {
     lag.stop();
   });
 });
+
+describe("prom-client's default process and Node.js metrics", () => {
+  it('sit beside ours under the standard names, each name once, with model_name, and follow the process', async () => {
+    const metrics = new ServerMetrics({ modelName: MODEL.model_name, gpu: false });
+    const text = await metrics.render();
+    // One TYPE line per metric name: a clash between a default and one of ours would repeat it
+    // (prom-client refuses a second registration, so it would already have thrown above).
+    const typed = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
+    expect(new Set(typed).size).toBe(typed.length);
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_version_info', 'qwen3_serve_process_resident_memory_bytes']) {
+      expect(typed, name).toContain(name);
+    }
+    const samples = parseExposition(text);
+    const rss = sampleValue(samples, 'process_resident_memory_bytes', MODEL);
+    const ours = sampleValue(samples, 'qwen3_serve_process_resident_memory_bytes', MODEL);
+    // Both read this process's RSS (from /proc and from process.memoryUsage) within one scrape.
+    expect(Math.abs(rss - ours) / ours).toBeLessThan(0.1);
+    expect(sampleValue(samples, 'process_start_time_seconds', MODEL)).toBeCloseTo(Date.now() / 1000 - process.uptime(), -1);
+
+    // CPU time is cumulative: burn 200 ms of it and the counter grows by at least that. Burnt
+    // by CPU time, not wall time: on a loaded machine 200 ms of wall time may be 60 ms of CPU.
+    const cpuBefore = sampleValue(samples, 'process_cpu_seconds_total', MODEL);
+    const start = process.cpuUsage();
+    while (process.cpuUsage(start).user < 200_000) {
+      // Busy on purpose.
+    }
+    const cpuAfter = sampleValue(parseExposition(await metrics.render()), 'process_cpu_seconds_total', MODEL);
+    expect(cpuAfter - cpuBefore).toBeGreaterThanOrEqual(0.19);
+    metrics.close();
+  });
+});

@@ -11,6 +11,7 @@ import { exchangeLog } from './http/exchange-log.js';
 import { clientGaveUp } from './http/node-bindings.js';
 import type { HttpObserver, MetricsRenderer } from './observability.js';
 import type { OpenApiPaths } from './openapi/document.js';
+import { registerApiDocs } from './routes/api-docs.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
 import { registerCompletions } from './routes/completions.js';
 import { registerHealth } from './routes/health.js';
@@ -97,6 +98,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   for (const feature of features) app.route('/', feature.routes);
   registerMetrics(app, options.metrics);
   registerOpenApi(app, options.openApiPaths ?? []);
+  registerApiDocs(app);
 
   app.notFound((c) =>
     answer(c, new ServeError('not_found_error', `no route for ${c.req.method} ${c.req.path}`, { code: 'route_not_found' }), options.logger),

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { downloadModel } from '../convert/hub/download-model.js';
 import { parseHubModelRef } from '../convert/hub/model-ref.js';
+import { silenceHubClientDebug, stderrDownloadProgress } from './download-progress.js';
 
 interface DownloadFlags {
   hubUrl?: string;
@@ -9,7 +10,7 @@ interface DownloadFlags {
 
 /**
  * `qwen3-serve download`: fetches an onnxruntime-genai model folder from a Hugging Face hub into the
- * standard cache and prints its local path (`serve --model` accepts the same references).
+ * standard cache and prints its local path (`serve --model` accepts the same references), with a byte progress bar on stderr.
  */
 export function downloadCommand(): Command {
   return new Command('download')
@@ -21,11 +22,14 @@ export function downloadCommand(): Command {
     .action(async (model: string, flags: DownloadFlags, cmd: Command) => {
       const ref = parseHubModelRef(model);
       if (!ref) cmd.error(`error: '${model}' is neither a hub reference (owner/name[/folder][@revision]) nor a local folder`);
-      const dir = await downloadModel(ref, {
-        hubUrl: flags.hubUrl,
-        cacheDir: flags.cacheDir,
-        onFile: (path, size) => process.stderr.write(`fetching ${path} (${(size / 2 ** 20).toFixed(1)} MiB)\n`),
-      });
+      silenceHubClientDebug();
+      const progress = stderrDownloadProgress();
+      let dir: string;
+      try {
+        dir = await downloadModel(ref, { hubUrl: flags.hubUrl, cacheDir: flags.cacheDir, onProgress: progress.onProgress });
+      } finally {
+        progress.stop();
+      }
       process.stdout.write(`${dir}\n`);
     });
 }

@@ -10,6 +10,9 @@ import { downloadModel } from '../convert/hub/download-model.js';
 import { parseHubModelRef } from '../convert/hub/model-ref.js';
 import { parseByteSize, parsePostgresUrl, parseNonNegativeInt, parseNonNegativeNumber, parsePort, parsePositiveInt, parsePositiveNumber } from '../cli-options/option-parsers.js';
 import { ensureBuiltInTinyModel, TINY_MODEL_BANNER } from './serve-tiny-model.js';
+import { LOG_LEVELS, serveLogger, type LogLevel } from './serve-logger.js';
+import { portInUseMessage } from './port-in-use.js';
+import { silenceHubClientDebug, stderrDownloadProgress } from './download-progress.js';
 
 interface ServeFlags {
   model?: string;
@@ -46,6 +49,7 @@ interface ServeFlags {
   tokenizerWorkers: number;
   /** false with --no-ui. */
   ui: boolean;
+  logLevel: LogLevel;
 }
 
 /** Each flag and its environment variable: QWEN3_SERVE_ + the flag in capitals. */
@@ -104,6 +108,7 @@ export function serveCommand(): Command {
         .argParser(parseNonNegativeNumber)
         .default(DEFAULT_BODY_TIMEOUT_SECONDS),
     )
+    .addOption(flag('--log-level <level>', 'least severe log records written; stdout gets JSON lines, or readable lines when it is a terminal').choices(LOG_LEVELS).default('info'))
     .addOption(flag('--log-prompts', 'log prompts and outputs with each request (default: counts and timings only)'))
     .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files').default('./data'))
     .addOption(
@@ -134,9 +139,13 @@ async function runServe(flags: ServeFlags): Promise<void> {
   } else if (hubRef) {
     // Clients name a hub model by its reference, as with vLLM; the cache folder's name means nothing to them.
     servedModelName ??= modelDir.replace(/@.*$/, '');
-    modelDir = await downloadModel(hubRef, {
-      onFile: (path, size) => process.stderr.write(`qwen3-serve: fetching ${path} (${(size / 2 ** 20).toFixed(1)} MiB) unless cached\n`),
-    });
+    silenceHubClientDebug();
+    const progress = stderrDownloadProgress();
+    try {
+      modelDir = await downloadModel(hubRef, { onProgress: progress.onProgress });
+    } finally {
+      progress.stop();
+    }
   }
   const starting = startServer({
     engine: {
@@ -175,13 +184,9 @@ async function runServe(flags: ServeFlags): Promise<void> {
     batchConcurrency: flags.batchConcurrency,
     tokenizerWorkers: flags.tokenizerWorkers,
     ui: flags.ui,
+    logger: serveLogger(flags.logLevel),
   });
-  // A batch database that cannot be opened (locked data directory, unreachable PostgreSQL) is one
-  // line on stderr, not a stack trace.
-  const server = await starting.catch((err: Error) => {
-    process.stderr.write(`qwen3-serve: ${err.message}\n`);
-    process.exit(1);
-  });
+  const server = await starting.catch((err: unknown) => exitWithStartError(err, flags));
   stopOnSignals(server);
   try {
     await server.ready;
@@ -190,6 +195,17 @@ async function runServe(flags: ServeFlags): Promise<void> {
     await server.close();
     process.exit(1);
   }
+}
+
+/**
+ * A server that cannot start is an operator's mistake to fix, told in one line and exit 1, not a
+ * stack trace: a port already taken (or privileged) says what to change; a batch database that
+ * cannot be opened (a locked data directory, an unreachable or newer PostgreSQL) says which.
+ */
+function exitWithStartError(err: unknown, flags: ServeFlags): never {
+  const message = portInUseMessage(err, flags.host, flags.port) ?? (err instanceof Error ? err.message : String(err));
+  process.stderr.write(`qwen3-serve: ${message}\n`);
+  process.exit(1);
 }
 
 /** The first SIGTERM/SIGINT drains and exits 0; a second one exits at once. */

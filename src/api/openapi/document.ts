@@ -127,6 +127,9 @@ export function buildOpenApiDocument(additions: readonly OpenApiPaths[] = []): O
   builder.addPath('/openapi.yaml', {
     get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/yaml': { schema: { type: 'string' } } } } } },
   });
+  builder.addPath('/docs', {
+    get: { summary: 'This document as a browsable API reference (Swagger UI, served locally)', responses: { '200': { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } } } },
+  });
   return builder.getSpec();
 }
 
