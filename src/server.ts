@@ -6,6 +6,7 @@ import { createApp, DEFAULT_MAX_BODY_BYTES } from './api/app.js';
 import type { HttpObserver, MetricsRenderer } from './api/observability.js';
 import { BatchService } from './batch/batch-service.js';
 import { batchRoutes } from './batch/http/batch-routes.js';
+import { ResponseStore } from './api/responses/response-store.js';
 import { ServingState } from './api/serving-state.js';
 import { DEFAULT_MAX_SEQS } from './engine/engine-config.js';
 import type { EngineClient } from './engine/worker/engine-client.js';
@@ -128,8 +129,11 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
           apiKey: config.apiKey,
           logger,
         });
+  // The Responses API's stored responses: in the data directory when there is one, else in memory.
+  const responseStore = new ResponseStore(config.dataDir);
   const app = createApp({
     state,
+    responseStore,
     logger,
     apiKey: config.apiKey,
     maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -193,6 +197,8 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
       await batchesStopped;
       await state.model?.prompts.close();
       await closeHttp(server, timeoutSeconds > 0 ? RESPONSE_FLUSH_GRACE_MS : 0);
+      // After the last response went out: a stream finishing in the grace period still stores its response.
+      responseStore.close();
       ownMetrics?.close();
       logger.info('stopped');
     })();

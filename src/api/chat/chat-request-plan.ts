@@ -5,6 +5,9 @@ import type { FunctionTool, ToolChoice } from '../schemas/tools.js';
 import { responseFormatGrammar } from '../structured-output/response-format-grammar.js';
 import { toolCallGrammar } from '../structured-output/tool-call-grammar.js';
 
+/** The request fields that decide an answer's constraints (the Responses API maps its own onto them). */
+export type ChatOutputFields = Pick<ChatCompletionRequest, 'tools' | 'tool_choice' | 'parallel_tool_calls' | 'response_format' | 'chat_template_kwargs'>;
+
 /** What a chat request's `response_format`, `tools` and thinking switch decide before rendering. */
 export interface ChatOutputPlan {
   /** Tools shown to the model by the chat template (none for tool_choice `none`). */
@@ -23,7 +26,7 @@ export interface ChatOutputPlan {
  * choice `required` or a named function) starts the answer with its first constrained token, so
  * Qwen3's thinking block is left out unless the client turned thinking on explicitly.
  */
-export async function planChatOutput(body: ChatCompletionRequest): Promise<ChatOutputPlan> {
+export async function planChatOutput(body: ChatOutputFields): Promise<ChatOutputPlan> {
   const offered = body.tools ?? [];
   const choice: ToolChoice = body.tool_choice ?? (offered.length > 0 ? 'auto' : 'none');
   if (typeof choice === 'object' && !offered.some((tool) => tool.function.name === choice.function.name)) {
