@@ -125,6 +125,7 @@ export const ResponseCreateRequest = component(
     frequency_penalty: SAMPLING_FIELDS.frequency_penalty,
     repetition_penalty: SAMPLING_FIELDS.repetition_penalty,
     seed: SAMPLING_FIELDS.seed,
+    logit_bias: SAMPLING_FIELDS.logit_bias,
     user: userField,
     service_tier: z.string().nullish().meta({ description: 'Accepted and ignored: there is one tier.' }),
     safety_identifier: z.string().nullish().meta({ description: 'Accepted and ignored.' }),
