@@ -50,7 +50,8 @@ export interface ServerConfig extends ServedModelConfig {
   onEngineReady?: (engine: EngineClient) => void;
   /**
    * Where the Files and Batch API keep their SQLite database and files (`serve --data-dir`,
-   * default ./data there). Unset: no /v1/files or /v1/batches routes.
+   * default ./data there), and the Responses API its stored responses. Unset: no /v1/files or
+   * /v1/batches routes, and stored responses live in memory.
    */
   dataDir?: string;
   /** Largest file upload, in bytes. Default 200 MiB. */

@@ -101,7 +101,7 @@ export function serveCommand(): Command {
         .default(DEFAULT_BODY_TIMEOUT_SECONDS),
     )
     .addOption(flag('--log-prompts', 'log prompts and outputs with each request (default: counts and timings only)'))
-    .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files').default('./data'))
+    .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files, and the Responses API its stored responses').default('./data'))
     .addOption(flag('--max-file-bytes <bytes>', 'largest file upload (/v1/files), e.g. 200MiB').argParser(parseByteSize).default(DEFAULT_MAX_FILE_BYTES))
     .addOption(flag('--max-batch-lines <n>', 'most requests in one batch file').argParser(parsePositiveInt).default(DEFAULT_MAX_BATCH_LINES))
     .addOption(flag('--batch-prefill-tokens <n>', 'prompt tokens of batch lines per engine step (default 16): fewer keep interactive TTFT near idle beside a batch, more prefill batches faster').argParser(parsePositiveInt))
