@@ -107,7 +107,7 @@ describe('the Responses API on the tiny model', () => {
     expect(response.usage!.input_tokens).toBe(chat.promptTokens);
   });
 
-  it('previous_response_id continues the stored conversation (not its instructions); GET returns it; store: false keeps nothing', async () => {
+  it('previous_response_id continues the stored conversation (not its instructions); GET returns it, DELETE removes it; store: false keeps nothing', async () => {
     const first = await client.responses.create({ ...greedy, input: 'First question.', instructions: 'Only for the first turn.', max_output_tokens: 5 });
     const second = await client.responses.create({ ...greedy, input: 'Second question.', previous_response_id: first.id, max_output_tokens: 5 });
     expect(second.previous_response_id).toBe(first.id);
@@ -125,6 +125,10 @@ describe('the Responses API on the tiny model', () => {
     const fetched = await client.responses.retrieve(first.id);
     expect(schemaErrors(fetched)).toEqual([]);
     expect(fetched).toEqual(first);
+
+    await client.responses.delete(second.id);
+    await expect(client.responses.retrieve(second.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(client.responses.delete(second.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
 
     const unkept = await client.responses.create({ ...greedy, input: 'Forget this.', store: false, max_output_tokens: 2 });
     await expect(client.responses.retrieve(unkept.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
@@ -262,6 +266,8 @@ describe('the Responses API on the tiny model', () => {
       [{ input: 'x', text: { format: { type: 'json_schema', name: 'n' } } }, 'text.format.schema'],
       [{ input: 'x', previous_response_id: 'resp_missing' }, 'previous_response_id'],
       [{ input: 'x', background: true }, 'background'],
+      [{ input: 'x', max_output_tokens: 10_000_000 }, 'max_output_tokens'],
+      [{ input: 'x', tools: [WEATHER], text: { format: { type: 'json_object' } } }, 'text.format'],
     ];
     for (const [body, param] of cases) {
       const res = await server.post('/v1/responses', body);

@@ -106,6 +106,11 @@ export function buildOpenApiDocument(additions: readonly OpenApiPaths[] = []): O
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       ...KEYED,
     },
+    delete: {
+      ...jsonOperation('Delete a stored response', 'ResponseDeleted', { errors: [401, 404] }),
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      ...KEYED,
+    },
   });
   builder.addPath('/v1/completions', {
     post: { ...generationOperation('Text completion', 'CompletionRequest', 'Completion', 'CompletionChunk'), ...KEYED },

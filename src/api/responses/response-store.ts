@@ -45,6 +45,11 @@ export class ResponseStore {
     return { response: JSON.parse(row.response) as ResponseObject, conversation: JSON.parse(row.conversation) as ChatMessageInput[] };
   }
 
+  /** Removes a response; false when there was none. Responses continued from it keep their own copies. */
+  delete(id: string): boolean {
+    return this.open().prepare('DELETE FROM responses WHERE id = ?').run(id).changes > 0;
+  }
+
   close(): void {
     this.db?.close();
     this.db = null;

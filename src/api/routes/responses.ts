@@ -28,7 +28,7 @@ import { checkModelName, unixSeconds } from './served-model.js';
 
 /**
  * POST /v1/responses (OpenAI's Responses API, whole or streamed as typed events) and
- * GET /v1/responses/{id}. A request is served by the chat machinery: its conversation (a stored
+ * GET and DELETE /v1/responses/{id}. A request is served by the chat machinery: its conversation (a stored
  * one first, for previous_response_id) is rendered by the chat template with its tools, its
  * output parsed into reasoning, text and function calls, which become the response's items.
  */
@@ -41,7 +41,7 @@ export function registerResponses(app: Hono<AppEnv>, options: RouteOptions): voi
     const history = [...previousConversation(options.responses, body.previous_response_id), ...inputMessages(body.input)];
     // Instructions are this request's system prompt only; a continued conversation does not keep them (OpenAI's rule).
     const messages: ChatMessageInput[] = body.instructions ? [{ role: 'system', content: body.instructions }, ...history] : history;
-    const plan = await planChatOutput(chatOutputFields(body));
+    const plan = await planChatOutput(chatOutputFields(body), 'text.format');
     if (plan.grammar) await checkGrammarSpec(plan.grammar, plan.grammarParam === 'response_format' ? 'text.format.schema' : 'tools');
     const rendered = await renderChat(model.prompts, messages, { enableThinking: plan.enableThinking, tools: plan.tools });
     if (options.logPrompts) exchange.prompt = rendered.text;
@@ -49,6 +49,7 @@ export function registerResponses(app: Hono<AppEnv>, options: RouteOptions): voi
       promptTokenIds: rendered.tokenIds,
       promptParam: 'input',
       maxTokens: body.max_output_tokens,
+      maxTokensParam: 'max_output_tokens',
       n: 1,
       sampling: body,
       priority: c.env?.priority,
@@ -73,6 +74,12 @@ export function registerResponses(app: Hono<AppEnv>, options: RouteOptions): voi
     const stored = options.responses.get(c.req.param('id'));
     if (!stored) throw responseNotFound(c.req.param('id'), 'id');
     return c.json(stored.response);
+  });
+
+  app.delete('/v1/responses/:id', (c) => {
+    const id = c.req.param('id');
+    if (!options.responses.delete(id)) throw responseNotFound(id, 'id');
+    return c.json({ id, object: 'response.deleted' as const, deleted: true });
   });
 }
 

@@ -231,3 +231,9 @@ export const ResponseStreamEvent = component(
   'ResponseStreamEvent',
   'One server-sent event of a streamed response: `event: <type>` and `data: <event>`; sequence_number counts from 0. There is no `[DONE]`.',
 );
+
+export const ResponseDeleted = component(
+  z.object({ id: z.string(), object: z.literal('response.deleted'), deleted: z.literal(true) }),
+  'ResponseDeleted',
+  'A stored response removed: later GETs and previous_response_id calls with its id fail.',
+);
