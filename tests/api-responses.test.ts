@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESPONSES_DATABASE_FILE } from '../src/api/responses/response-store.js';
+import { fileText, jsonl, parseOutput, uploadBatchFile, waitForBatch, type InputLine } from './helpers/batch-files.js';
 import { openApiValidator, startTestServer, type TestServer } from './helpers/server.js';
 
 /**
@@ -280,6 +281,33 @@ describe('the Responses API on the tiny model', () => {
     const missing = await fetch(`${server.url}/v1/responses/resp_00000000000000000000000000000000`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('response_not_found');
+  });
+
+  it('a batch of /v1/responses lines answers each as the endpoint does, and counts its usage', async () => {
+    const bodies = [
+      { input: 'Summarize: rent is due monthly.', instructions: 'One line.', max_output_tokens: 5, temperature: 0 },
+      { input: 'A person.', text: { format: { type: 'json_schema', name: 'person', schema: PERSON } }, max_output_tokens: 200, temperature: 0 },
+    ];
+    const lines: InputLine[] = bodies.map((body, i) => ({ custom_id: `r-${i}`, method: 'POST', url: '/v1/responses', body }));
+    const file = await uploadBatchFile(client, jsonl(lines));
+    const batch = await waitForBatch(client, (await client.batches.create({ input_file_id: file.id, endpoint: '/v1/responses', completion_window: '24h' })).id);
+    expect(batch.status).toBe('completed');
+    expect(batch.request_counts).toEqual({ total: 2, completed: 2, failed: 0 });
+    const output = parseOutput(await fileText(client, batch.output_file_id));
+    let inputTokens = 0;
+    for (const [i, line] of output.entries()) {
+      const answered = line.response!.body as unknown as OpenAI.Responses.Response;
+      expect(validate('Response', answered)).toEqual([]);
+      const direct = await client.responses.create(bodies[i] as OpenAI.Responses.ResponseCreateParamsNonStreaming);
+      expect(answered.output).toEqual(direct.output.map((item) => ({ ...item, id: expect.any(String) })));
+      inputTokens += answered.usage!.input_tokens;
+      // A batch line's response is stored like any other.
+      expect((await client.responses.retrieve(answered.id)).id).toBe(answered.id);
+    }
+    const person = (output[1].response!.body as unknown as OpenAI.Responses.Response).output.find((item) => item.type === 'message');
+    const personText = person?.type === 'message' && person.content[0].type === 'output_text' ? person.content[0].text : '';
+    expect(ajv.validate(PERSON, JSON.parse(personText)), personText).toBe(true);
+    expect(batch.usage?.input_tokens).toBe(inputTokens);
   });
 
   it('stored responses live in the data directory and survive a restart', async () => {
