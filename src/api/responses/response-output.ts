@@ -26,6 +26,9 @@ export function itemId(prefix: string): string {
  * Whitespace-only answer text opens no message (it sits between calls, or after the reasoning
  * before a call); it is kept and put in front of the next text that opens one. A response with
  * neither text nor calls still gets one (empty) message, as OpenAI's always has an answer.
+ * Within one piece the parser gives text before calls, so text the model writes after a call
+ * opens a second message only when it arrives in a later piece (streamed); the whole response,
+ * parsed in one piece, keeps all its text in one message before the calls.
  */
 export class ResponseOutputBuilder {
   readonly items: ResponseOutputItem[] = [];
@@ -56,7 +59,7 @@ export class ResponseOutputBuilder {
   /** Closes the item being written; `status` is the response's (an answer cut at its limit is incomplete). */
   finish(status: 'completed' | 'incomplete'): ResponseEventBody[] {
     const events: ResponseEventBody[] = [];
-    if (this.calls === 0 && !this.items.some((item) => item.type === 'message') && this.open?.item.type !== 'message') {
+    if (this.calls === 0 && !this.items.some((item) => item.type === 'message')) {
       events.push(...this.openMessage());
     }
     events.push(...this.close(status));

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessageInput } from '../chat/chat-messages.js';
@@ -38,6 +38,7 @@ export class ResponseStore {
 
   /** The response with this id; null when none was stored (or the database does not exist yet). */
   get(id: string): StoredResponse | null {
+    if (!this.exists()) return null;
     const row = this.open().prepare('SELECT response, conversation FROM responses WHERE id = ?').get(id) as
       | { response: string; conversation: string }
       | undefined;
@@ -47,12 +48,18 @@ export class ResponseStore {
 
   /** Removes a response; false when there was none. Responses continued from it keep their own copies. */
   delete(id: string): boolean {
+    if (!this.exists()) return false;
     return this.open().prepare('DELETE FROM responses WHERE id = ?').run(id).changes > 0;
   }
 
   close(): void {
     this.db?.close();
     this.db = null;
+  }
+
+  /** Whether there can be anything to read: lookups alone never create the file. */
+  private exists(): boolean {
+    return this.db !== null || this.path === ':memory:' || existsSync(this.path);
   }
 
   private open(): Database.Database {
