@@ -267,6 +267,7 @@ describe('the Responses API on the tiny model', () => {
       [{ input: 'x', text: { format: { type: 'json_schema', name: 'n' } } }, 'text.format.schema'],
       [{ input: 'x', previous_response_id: 'resp_missing' }, 'previous_response_id'],
       [{ input: 'x', background: true }, 'background'],
+      [{ input: [{ type: 'reasoning', id: 'rs_1', summary: [] }] }, 'input'],
       [{ input: 'x', max_output_tokens: 10_000_000 }, 'max_output_tokens'],
       [{ input: 'x', tools: [WEATHER], text: { format: { type: 'json_object' } } }, 'text.format'],
     ];

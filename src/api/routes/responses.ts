@@ -39,6 +39,8 @@ export function registerResponses(app: Hono<AppEnv>, options: RouteOptions): voi
     checkModelName(model, body.model);
     const exchange = c.get('exchange');
     const history = [...previousConversation(options.responses, body.previous_response_id), ...inputMessages(body.input)];
+    // Reasoning items alone render nothing: without a message or call there is no conversation to answer.
+    if (history.length === 0) throw invalidParam('input', 'input holds no message, function call or function output');
     // Instructions are this request's system prompt only; a continued conversation does not keep them (OpenAI's rule).
     const messages: ChatMessageInput[] = body.instructions ? [{ role: 'system', content: body.instructions }, ...history] : history;
     const plan = await planChatOutput(chatOutputFields(body), 'text.format');
