@@ -6,6 +6,7 @@ import { createApp, DEFAULT_MAX_BODY_BYTES } from './api/app.js';
 import type { HttpObserver, MetricsRenderer } from './api/observability.js';
 import { BatchService } from './batch/batch-service.js';
 import { batchRoutes } from './batch/http/batch-routes.js';
+import { ResponseStore } from './api/responses/response-store.js';
 import { ServingState } from './api/serving-state.js';
 import { DEFAULT_MAX_SEQS } from './engine/engine-config.js';
 import type { EngineClient } from './engine/worker/engine-client.js';
@@ -50,7 +51,8 @@ export interface ServerConfig extends ServedModelConfig {
   onEngineReady?: (engine: EngineClient) => void;
   /**
    * Where the Files and Batch API keep their SQLite database and files (`serve --data-dir`,
-   * default ./data there). Unset: no /v1/files or /v1/batches routes.
+   * default ./data there), and the Responses API its stored responses. Unset: no /v1/files or
+   * /v1/batches routes, and stored responses live in memory.
    */
   dataDir?: string;
   /**
@@ -154,8 +156,11 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
   }
   if (batches) ownMetrics?.attachBatchBacklog(() => batches.backlog());
   const ui = config.ui ? uiRoutes({ dataDir: config.dataDir, apiKey: config.apiKey, assetsDir: config.uiAssetsDir }) : null;
+  // The Responses API's stored responses: in the data directory when there is one, else in memory.
+  const responseStore = new ResponseStore(config.dataDir);
   const app = createApp({
     state,
+    responseStore,
     logger,
     apiKey: config.apiKey,
     maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -219,6 +224,8 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
       await batchesStopped;
       await state.model?.prompts.close();
       await closeHttp(server, timeoutSeconds > 0 ? RESPONSE_FLUSH_GRACE_MS : 0);
+      // After the last response went out: a stream finishing in the grace period still stores its response.
+      responseStore.close();
       ownMetrics?.close();
       ui?.close();
       logger.info('stopped');

@@ -26,7 +26,7 @@ describe('openapi.yaml', () => {
     const ajv = new Ajv2020({ strict: false });
     ajv.addSchema({ ...document, $id: 'doc' });
     for (const id of Object.keys(document.components!.schemas!)) expect(ajv.getSchema(`doc#/components/schemas/${id}`), id).toBeTypeOf('function');
-    for (const path of ['/v1/chat/completions', '/v1/completions', '/v1/qwen3/instruct', '/v1/models', '/tokenize', '/detokenize', '/health', '/ready', '/metrics']) {
+    for (const path of ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/responses/{id}', '/v1/qwen3/instruct', '/v1/models', '/tokenize', '/detokenize', '/health', '/ready', '/metrics']) {
       expect(document.paths).toHaveProperty(path);
     }
   });

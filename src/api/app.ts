@@ -19,7 +19,9 @@ import { registerInstruct } from './routes/instruct.js';
 import { registerMetrics } from './routes/metrics.js';
 import { registerModels } from './routes/models.js';
 import { registerOpenApi } from './routes/openapi.js';
+import { registerResponses } from './routes/responses.js';
 import { registerTokenize } from './routes/tokenize.js';
+import { ResponseStore } from './responses/response-store.js';
 import type { ServingState } from './serving-state.js';
 import { corsMiddleware } from './http/cors.js';
 
@@ -40,6 +42,8 @@ export interface AppOptions {
   corsOrigins?: readonly string[];
   /** The longest a generation request may live, queue wait included (--request-timeout); absent or 0: no limit. */
   requestTimeoutSeconds?: number;
+  /** Where the Responses API keeps responses (previous_response_id, GET); default an in-memory one. */
+  responseStore?: ResponseStore;
   observer?: HttpObserver;
   metrics?: MetricsRenderer;
   /** Routes of features outside this layer (the Files and Batch API), mounted after the API's own. */
@@ -61,7 +65,12 @@ const KEYED_PATHS = ['/v1/*', '/tokenize', '/detokenize'];
  */
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const routeOptions = { state: options.state, logPrompts: options.logPrompts ?? false, requestTimeoutSeconds: options.requestTimeoutSeconds ?? 0 };
+  const routeOptions = {
+    state: options.state,
+    logPrompts: options.logPrompts ?? false,
+    requestTimeoutSeconds: options.requestTimeoutSeconds ?? 0,
+    responses: options.responseStore ?? new ResponseStore(),
+  };
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const features = options.features ?? [];
 
@@ -92,6 +101,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   registerHealth(app, routeOptions);
   registerModels(app, routeOptions);
   registerChatCompletions(app, routeOptions);
+  registerResponses(app, routeOptions);
   registerCompletions(app, routeOptions);
   registerInstruct(app, routeOptions);
   registerTokenize(app, routeOptions);

@@ -110,7 +110,7 @@ export function serveCommand(): Command {
     )
     .addOption(flag('--log-level <level>', 'least severe log records written; stdout gets JSON lines, or readable lines when it is a terminal').choices(LOG_LEVELS).default('info'))
     .addOption(flag('--log-prompts', 'log prompts and outputs with each request (default: counts and timings only)'))
-    .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files').default('./data'))
+    .addOption(flag('--data-dir <dir>', 'where the Files and Batch API keep their SQLite database and files, the Responses API its stored responses and the web UI its conversations').default('./data'))
     .addOption(
       new Option('--database <url>', 'a PostgreSQL URL (postgres://user:pass@host:5432/db) for the Files and Batch API instead of the SQLite in --data-dir; replicas given the same URL share files and work batches together')
         .env('QWEN3_SERVE_DATABASE_URL')

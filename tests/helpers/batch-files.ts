@@ -7,7 +7,7 @@ import type { Batch } from 'openai/resources/batches';
 export interface InputLine {
   custom_id: string;
   method: 'POST';
-  url: '/v1/chat/completions' | '/v1/completions';
+  url: '/v1/chat/completions' | '/v1/completions' | '/v1/responses';
   body: Record<string, unknown>;
 }
 

@@ -5,6 +5,9 @@ import type { FunctionTool, ToolChoice } from '../schemas/tools.js';
 import { responseFormatGrammar } from '../structured-output/response-format-grammar.js';
 import { toolCallGrammar } from '../structured-output/tool-call-grammar.js';
 
+/** The request fields that decide an answer's constraints (the Responses API maps its own onto them). */
+export type ChatOutputFields = Pick<ChatCompletionRequest, 'tools' | 'tool_choice' | 'parallel_tool_calls' | 'response_format' | 'chat_template_kwargs'>;
+
 /** What a chat request's `response_format`, `tools` and thinking switch decide before rendering. */
 export interface ChatOutputPlan {
   /** Tools shown to the model by the chat template (none for tool_choice `none`). */
@@ -19,11 +22,12 @@ export interface ChatOutputPlan {
 }
 
 /**
- * Decides a chat request's output constraints. A forced shape (a JSON response_format, tool
+ * Decides a chat request's output constraints; `formatParam` names response_format in errors
+ * (the Responses API calls it `text.format`). A forced shape (a JSON response_format, tool
  * choice `required` or a named function) starts the answer with its first constrained token, so
  * Qwen3's thinking block is left out unless the client turned thinking on explicitly.
  */
-export async function planChatOutput(body: ChatCompletionRequest): Promise<ChatOutputPlan> {
+export async function planChatOutput(body: ChatOutputFields, formatParam = 'response_format'): Promise<ChatOutputPlan> {
   const offered = body.tools ?? [];
   const choice: ToolChoice = body.tool_choice ?? (offered.length > 0 ? 'auto' : 'none');
   if (typeof choice === 'object' && !offered.some((tool) => tool.function.name === choice.function.name)) {
@@ -35,7 +39,7 @@ export async function planChatOutput(body: ChatCompletionRequest): Promise<ChatO
   const tools = choice === 'none' ? [] : offered;
   const formatGrammar = responseFormatGrammar(body.response_format);
   if (formatGrammar && tools.length > 0) {
-    throw invalidParam('response_format', "response_format cannot constrain the answer while tools may be called; use tool_choice 'none' or drop one");
+    throw invalidParam(formatParam, `${formatParam} cannot constrain the answer while tools may be called; use tool_choice 'none' or drop one`);
   }
   const callGrammar = await toolCallGrammar(tools, choice, body.parallel_tool_calls ?? true);
   const forced = formatGrammar !== null || choice === 'required' || typeof choice === 'object';

@@ -12,6 +12,8 @@ export interface GenerationInput {
   promptParam: string;
   /** max_tokens as requested; absent means `defaultMaxTokens`, or else all that fits. */
   maxTokens: number | null | undefined;
+  /** The request field holding max_tokens, named when it does not fit (Responses: `max_output_tokens`). */
+  maxTokensParam?: string;
   /** The endpoint's default when max_tokens is absent (completions: 16); clamped to what fits. */
   defaultMaxTokens?: number;
   n?: number | null;
@@ -46,9 +48,10 @@ export function planGeneration(model: ServedModel, input: GenerationInput): Gene
   let maxTokens: number;
   if (input.maxTokens !== null && input.maxTokens !== undefined) {
     if (promptTokens + input.maxTokens > limit) {
+      const maxTokensParam = input.maxTokensParam ?? 'max_tokens';
       throw contextExceeded(
-        'max_tokens',
-        `This model's context limit is ${limit} tokens, but ${promptTokens + input.maxTokens} were requested: ${promptTokens} in the prompt and ${input.maxTokens} to generate. Lower max_tokens to at most ${room} or shorten the ${input.promptParam}.`,
+        maxTokensParam,
+        `This model's context limit is ${limit} tokens, but ${promptTokens + input.maxTokens} were requested: ${promptTokens} in the prompt and ${input.maxTokens} to generate. Lower ${maxTokensParam} to at most ${room} or shorten the ${input.promptParam}.`,
       );
     }
     maxTokens = input.maxTokens;
@@ -56,7 +59,7 @@ export function planGeneration(model: ServedModel, input: GenerationInput): Gene
     maxTokens = Math.min(room, input.defaultMaxTokens ?? room);
   }
   if (sampling.minTokens > maxTokens) {
-    throw invalidParam('min_tokens', `min_tokens (${sampling.minTokens}) must not exceed max_tokens (${maxTokens})`);
+    throw invalidParam('min_tokens', `min_tokens (${sampling.minTokens}) must not exceed ${input.maxTokensParam ?? 'max_tokens'} (${maxTokens})`);
   }
   if (input.grammar) checkGrammarCompatible(sampling, input.grammarParam ?? 'response_format');
   const stop = input.stop === null || input.stop === undefined ? [] : typeof input.stop === 'string' ? [input.stop] : input.stop;

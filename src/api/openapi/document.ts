@@ -6,6 +6,7 @@ import '../schemas/completions.js';
 import '../schemas/health.js';
 import '../schemas/instruct.js';
 import '../schemas/models.js';
+import '../schemas/responses.js';
 import '../schemas/tokenize.js';
 import { components } from '../schemas/registry.js';
 import { errorResponses, jsonOperation, KEYED, ref } from './operations.js';
@@ -79,6 +80,37 @@ export function buildOpenApiDocument(additions: readonly OpenApiPaths[] = []): O
   });
   builder.addPath('/v1/chat/completions', {
     post: { ...generationOperation('Chat completion', 'ChatCompletionRequest', 'ChatCompletion', 'ChatCompletionChunk'), ...KEYED },
+  });
+  builder.addPath('/v1/responses', {
+    post: {
+      summary: 'Create a response (Responses API)',
+      description:
+        'The conversation is `input` (after the stored conversation of previous_response_id), rendered by the chat template with `instructions` as the system prompt. Stored unless `store: false`. With `stream: true`, typed server-sent events (`event: <type>`, `data: <event>`) and no `[DONE]`.',
+      requestBody: { required: true, content: { 'application/json': { schema: ref('ResponseCreateRequest') } } },
+      responses: {
+        '200': {
+          description: 'The response (application/json), or with `stream: true` its events.',
+          content: {
+            'application/json': { schema: ref('Response') },
+            'text/event-stream': { schema: { type: 'string', description: 'ResponseStreamEvent events.', [STREAM_ITEM]: ref('ResponseStreamEvent') } },
+          },
+        },
+        ...errorResponses(GENERATION_ERRORS),
+      },
+      ...KEYED,
+    },
+  });
+  builder.addPath('/v1/responses/{id}', {
+    get: {
+      ...jsonOperation('A stored response', 'Response', { errors: [401, 404] }),
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      ...KEYED,
+    },
+    delete: {
+      ...jsonOperation('Delete a stored response', 'ResponseDeleted', { errors: [401, 404] }),
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      ...KEYED,
+    },
   });
   builder.addPath('/v1/completions', {
     post: { ...generationOperation('Text completion', 'CompletionRequest', 'Completion', 'CompletionChunk'), ...KEYED },

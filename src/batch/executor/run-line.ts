@@ -43,7 +43,8 @@ export async function attemptLine(send: LineRequestSender, line: PendingLine, si
 
 function toAnswer(line: PendingLine, id: string, response: Response, bodyText: string): LineAnswer {
   let succeeded = response.status >= 200 && response.status < 300;
-  let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+  // Chat and text completions count prompt/completion tokens; the Responses API input/output tokens.
+  let usage: { prompt_tokens?: number; completion_tokens?: number; input_tokens?: number; output_tokens?: number } | undefined;
   try {
     usage = (JSON.parse(bodyText) as { usage?: typeof usage }).usage;
   } catch {
@@ -54,8 +55,8 @@ function toAnswer(line: PendingLine, id: string, response: Response, bodyText: s
   return {
     succeeded,
     output: answeredLine({ id, customId: line.customId, statusCode: response.status, requestId: response.headers.get('x-request-id') ?? id, bodyText }),
-    inputTokens: succeeded ? (usage?.prompt_tokens ?? 0) : 0,
-    outputTokens: succeeded ? (usage?.completion_tokens ?? 0) : 0,
+    inputTokens: succeeded ? (usage?.prompt_tokens ?? usage?.input_tokens ?? 0) : 0,
+    outputTokens: succeeded ? (usage?.completion_tokens ?? usage?.output_tokens ?? 0) : 0,
   };
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ServeError } from '../../errors.js';
 import { ChatCompletionRequest } from '../../api/schemas/chat.js';
 import { CompletionRequest } from '../../api/schemas/completions.js';
+import { ResponseCreateRequest } from '../../api/schemas/responses.js';
 import { jsonSyntaxFault } from '../../api/validation/parse-body.js';
 import { parseValue } from '../../api/validation/parse-value.js';
 import type { BatchEndpoint } from '../batch-endpoints.js';
@@ -26,6 +27,7 @@ export const DEFAULT_MAX_BATCH_LINES = 50_000;
 const BODY_SCHEMAS: Record<BatchEndpoint, z.ZodType> = {
   '/v1/chat/completions': z.object({ body: ChatCompletionRequest }),
   '/v1/completions': z.object({ body: CompletionRequest }),
+  '/v1/responses': z.object({ body: ResponseCreateRequest }),
 };
 
 /** A check of the line as `parseValue` does it, its fault a BatchInputError naming the line. */

@@ -4,7 +4,7 @@ import { newBatchRequestId } from '../batch-ids.js';
  * Output lines (BatchRequestOutput), OpenAI's format:
  *   {"id":"batch_req_…","custom_id":"…","response":{"status_code":200,"request_id":"…","body":{…}},"error":null}
  * The body is spliced in as the exact text the endpoint answered, not re-serialized, so it is
- * byte for byte what an HTTP client of /v1/chat/completions or /v1/completions would have read.
+ * byte for byte what an HTTP client of the line's endpoint would have read.
  */
 export function answeredLine(input: { id: string; customId: string; statusCode: number; requestId: string; bodyText: string }): string {
   return (

@@ -18,7 +18,7 @@ export const BatchRequestInput = component(
     url: z.enum(BATCH_ENDPOINTS, { error: `url must be one of ${BATCH_ENDPOINTS.join(', ')}` }),
     body: z
       .record(z.string(), z.unknown(), { error: 'body must be a JSON object' })
-      .meta({ description: "The request body, checked against the url's request schema (ChatCompletionRequest or CompletionRequest); `stream` must not be true." }),
+      .meta({ description: "The request body, checked against the url's request schema (ChatCompletionRequest, CompletionRequest or ResponseCreateRequest); `stream` must not be true." }),
   }),
   'BatchRequestInput',
   'One line of a batch input file (JSONL).',
