@@ -85,15 +85,18 @@ export interface LineAnswer {
  * expired) in the same transaction that records the ending, so once a batch has an ending no
  * line is pending and the output files can be written from the committed answers alone.
  */
+/** What a new batch is created from (its id, status and times are the store's). */
+export interface NewBatch {
+  endpoint: BatchEndpoint;
+  inputFileId: string;
+  completionWindow: string;
+  windowSeconds: number;
+  model: string | null;
+  metadata: Record<string, string> | null;
+}
+
 export interface BatchStore {
-  create(input: {
-    endpoint: BatchEndpoint;
-    inputFileId: string;
-    completionWindow: string;
-    windowSeconds: number;
-    model: string | null;
-    metadata: Record<string, string> | null;
-  }): Promise<StoredBatch>;
+  create(input: NewBatch): Promise<StoredBatch>;
   get(id: string): Promise<StoredBatch | undefined>;
   /** A page of batches, newest first, after the batch `after` (an unknown cursor gives none). */
   list(after: string | undefined, limit: number): Promise<{ batches: StoredBatch[]; hasMore: boolean }>;

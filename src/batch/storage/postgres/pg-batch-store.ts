@@ -3,7 +3,7 @@ import type { BatchEndpoint } from '../../batch-endpoints.js';
 import { newBatchId } from '../../batch-ids.js';
 import { unixNow } from '../../unix-time.js';
 import { ENDED_AT, toBatch, type BatchRow } from '../batch-row.js';
-import { ENDING_FROM, type BatchEnding, type BatchError, type BatchLineInput, type BatchStatus, type BatchStore, type LineAnswer, type PendingLine, type StoredBatch } from '../batch-store.js';
+import { ENDING_FROM, type BatchEnding, type BatchError, type BatchLineInput, type BatchStatus, type BatchStore, type LineAnswer, type PendingLine, type StoredBatch, type NewBatch } from '../batch-store.js';
 import type { StoredFile } from '../file-store.js';
 import { inTransaction, NOW_MS } from './pg-database.js';
 import { insertFileRow } from './pg-file-store.js';
@@ -25,14 +25,7 @@ const INSERT_LINES = 1000;
 export class PgBatchStore implements BatchStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async create(input: {
-    endpoint: BatchEndpoint;
-    inputFileId: string;
-    completionWindow: string;
-    windowSeconds: number;
-    model: string | null;
-    metadata: Record<string, string> | null;
-  }): Promise<StoredBatch> {
+  async create(input: NewBatch): Promise<StoredBatch> {
     const now = unixNow();
     const { rows } = await this.pool.query<BatchRow>(
       `INSERT INTO batches (id, status, endpoint, input_file_id, completion_window, model, metadata, created_at, expires_at)

@@ -3,7 +3,7 @@ import type { BatchEndpoint } from '../../batch-endpoints.js';
 import { newBatchId } from '../../batch-ids.js';
 import { unixNow } from '../../unix-time.js';
 import { ENDED_AT, toBatch, type BatchRow } from '../batch-row.js';
-import { ENDING_FROM, type BatchEnding, type BatchError, type BatchLineInput, type BatchStatus, type BatchStore, type LineAnswer, type PendingLine, type StoredBatch } from '../batch-store.js';
+import { ENDING_FROM, type BatchEnding, type BatchError, type BatchLineInput, type BatchStatus, type BatchStore, type LineAnswer, type PendingLine, type StoredBatch, type NewBatch } from '../batch-store.js';
 import type { StoredFile } from '../file-store.js';
 import { insertFileRow } from './sqlite-file-store.js';
 
@@ -17,14 +17,7 @@ import { insertFileRow } from './sqlite-file-store.js';
 export class SqliteBatchStore implements BatchStore {
   constructor(private readonly db: Database.Database) {}
 
-  async create(input: {
-    endpoint: BatchEndpoint;
-    inputFileId: string;
-    completionWindow: string;
-    windowSeconds: number;
-    model: string | null;
-    metadata: Record<string, string> | null;
-  }): Promise<StoredBatch> {
+  async create(input: NewBatch): Promise<StoredBatch> {
     const id = newBatchId();
     const now = unixNow();
     this.db
