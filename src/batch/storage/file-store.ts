@@ -54,3 +54,14 @@ export interface FileStore {
   /** Removes bytes written for a file whose row was never inserted (a lost finalization race). */
   discardContent(id: string): Promise<void>;
 }
+
+/** A row of the `files` table, as both stores' databases return it. */
+export interface FileRow {
+  id: string;
+  filename: string;
+  purpose: FilePurpose;
+  bytes: number;
+  created_at: number;
+}
+
+export const toFile = (row: FileRow): StoredFile => ({ id: row.id, filename: row.filename, purpose: row.purpose, bytes: row.bytes, createdAt: row.created_at });

@@ -2,23 +2,13 @@ import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { newFileId } from '../../batch-ids.js';
 import { unixNow } from '../../unix-time.js';
-import type { FileContentWriter, FileListQuery, FilePurpose, FileStore, StoredFile } from '../file-store.js';
+import { type FileContentWriter, type FileListQuery, type FilePurpose, type FileStore, type StoredFile, type FileRow, toFile } from '../file-store.js';
 import { inTransaction } from './pg-database.js';
 
 /** Bytes per row of file_chunks: an upload is a few statements, a download reads one chunk at a time. */
 const CHUNK_BYTES = 1 << 20;
 /** Chunks of no file that are older than this are a crashed writer's (a live one finishes long before). */
 const ORPHAN_AGE = '1 hour';
-
-interface FileRow {
-  id: string;
-  filename: string;
-  purpose: FilePurpose;
-  bytes: number;
-  created_at: number;
-}
-
-const toFile = (row: FileRow): StoredFile => ({ id: row.id, filename: row.filename, purpose: row.purpose, bytes: row.bytes, createdAt: row.created_at });
 
 /** A file's row, on the caller's connection (inside its transaction); its chunks are already committed. */
 export async function insertFileRow(client: pg.ClientBase, file: StoredFile): Promise<void> {

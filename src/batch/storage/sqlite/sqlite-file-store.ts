@@ -6,17 +6,7 @@ import type Database from 'better-sqlite3';
 import { newFileId } from '../../batch-ids.js';
 import { unixNow } from '../../unix-time.js';
 import { DurableFileWriter, syncFolder } from '../durable-file.js';
-import type { FileContentWriter, FileListQuery, FilePurpose, FileStore, StoredFile } from '../file-store.js';
-
-interface FileRow {
-  id: string;
-  filename: string;
-  purpose: FilePurpose;
-  bytes: number;
-  created_at: number;
-}
-
-const toFile = (row: FileRow): StoredFile => ({ id: row.id, filename: row.filename, purpose: row.purpose, bytes: row.bytes, createdAt: row.created_at });
+import { type FileContentWriter, type FileListQuery, type FilePurpose, type FileStore, type StoredFile, type FileRow, toFile } from '../file-store.js';
 
 /** A file's row (inside the caller's transaction, if any); its bytes are already durable. */
 export function insertFileRow(db: Database.Database, file: StoredFile): void {
