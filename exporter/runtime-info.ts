@@ -6,6 +6,8 @@ export interface RuntimeInfo {
   device: string;
   cpu: CpuFeatures;
   kvOutputs: string;
+  /** How the KV cache is held: float32, float16 or int8. */
+  kvCache: string;
   /** Whether prefill chunks run through a separate int8 prefill graph. */
   prefillGraph: boolean;
 }
@@ -18,8 +20,8 @@ export interface RuntimeInfo {
 export function registerRuntimeInfo(registry: Registry, modelName: string, info: RuntimeInfo): void {
   const gauge = new Gauge({
     name: 'qwen3_serve_runtime_info',
-    help: 'Speed paths of this process (value 1): device, CPU model and ISA (avx2, avx512, avx512-vnni, amx), SIMD flags, cores, KV outputs of the graph, whether prefill runs through an int8 prefill graph.',
-    labelNames: ['model_name', 'device', 'cpu_model', 'isa', 'simd_flags', 'cores', 'kv_outputs', 'prefill_graph'],
+    help: 'Speed paths of this process (value 1): device, CPU model and ISA (avx2, avx512, avx512-vnni, amx), SIMD flags, cores, KV outputs of the graph, KV cache type (float32, float16, int8), whether prefill runs through an int8 prefill graph.',
+    labelNames: ['model_name', 'device', 'cpu_model', 'isa', 'simd_flags', 'cores', 'kv_outputs', 'kv_cache', 'prefill_graph'],
     registers: [registry],
   });
   gauge.set(
@@ -31,6 +33,7 @@ export function registerRuntimeInfo(registry: Registry, modelName: string, info:
       simd_flags: info.cpu.simdFlags.join(' '),
       cores: String(info.cpu.cores),
       kv_outputs: info.kvOutputs,
+      kv_cache: info.kvCache,
       prefill_graph: info.prefillGraph ? 'int8' : 'none',
     },
     1,

@@ -31,6 +31,7 @@ const { values: flags } = parseArgs({
     threads: { type: 'string' },
     'new-tokens': { type: 'string', default: '1' },
     'no-prefill-graph': { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 if (!flags.model) throw new Error('--model <dir> is required');
@@ -47,6 +48,7 @@ const runner = await OnnxRunner.open({
   device: 'cpu',
   maxSeqs: parseFlag('max-seqs', flags['max-seqs'], parsePositiveInt),
   maxLen: parseFlag('max-len', flags['max-len'], parsePositiveInt),
+  ...(flags.profile !== undefined ? { profileFilePrefix: flags.profile } : {}),
   ...(flags.threads !== undefined ? { threads: parseFlag('threads', flags.threads, parsePositiveInt) } : {}),
 });
 try {

@@ -14,9 +14,8 @@ const mark = (layer: number, kind: number, row: number, head: number, position: 
 
 /** Writes the marks of positions [0, length) of `row` through the pool's current view, as GQA would. */
 function writeRow(pool: KvPool, row: number, length: number): void {
-  const view = pool.view(row, 1);
-  for (const [kind, tensors] of [view.keys, view.values].entries()) {
-    tensors.forEach((tensor, layer) => {
+  for (const [layer, tensors] of pool.view(row, 1).entries()) {
+    tensors.forEach((tensor, kind) => {
       const data = tensor.data as Float32Array;
       for (let h = 0; h < shape.kvHeads; h++) {
         for (let p = 0; p < length; p++) {
@@ -30,9 +29,8 @@ function writeRow(pool: KvPool, row: number, length: number): void {
 
 /** The row's positions [0, length) read back through the current view, compared with the marks written for `asRow`. */
 function rowMatches(pool: KvPool, row: number, length: number, asRow = row): boolean {
-  const view = pool.view(row, 1);
-  for (const [kind, tensors] of [view.keys, view.values].entries()) {
-    for (const [layer, tensor] of tensors.entries()) {
+  for (const [layer, tensors] of pool.view(row, 1).entries()) {
+    for (const [kind, tensor] of tensors.entries()) {
       const data = tensor.data as Float32Array;
       for (let h = 0; h < shape.kvHeads; h++) {
         for (let p = 0; p < length; p++) {
@@ -50,7 +48,7 @@ describe('KvPool capacity growth', () => {
   it('starts at 64 positions, grows in steps of 64 by at least an eighth, stops at maxLen and refuses beyond it', () => {
     const pool = new KvPool(shape);
     expect(pool.capacity).toBe(64);
-    expect(pool.view(0, 3).keys[0].dims).toEqual([3, 2, 64, 4]);
+    expect(pool.view(0, 3)[0][0].dims).toEqual([3, 2, 64, 4]);
     pool.reserve(64);
     expect(pool.capacity).toBe(64);
     pool.reserve(65);
@@ -64,7 +62,7 @@ describe('KvPool capacity growth', () => {
     expect(big.capacity).toBe(1152);
     pool.reserve(193);
     expect(pool.capacity).toBe(200);
-    expect(pool.view(1, 2).values[1].dims).toEqual([2, 2, 200, 4]);
+    expect(pool.view(1, 2)[1][1].dims).toEqual([2, 2, 200, 4]);
     expect(() => pool.reserve(201)).toThrow(RangeError);
     expect(new KvPool({ ...shape, maxLen: 16 }).capacity).toBe(16);
     expect(pool.reservedBytes).toBe(pool.bytesPerToken * 3 * 200);
@@ -103,7 +101,7 @@ describe('KvPool capacity growth', () => {
     expect(pool.capacity).toBe(128);
     expect(rowMatches(pool, 0, 50)).toBe(true);
     expect(rowMatches(pool, 2, 64)).toBe(true);
-    expect((pool.view(1, 1).keys[0].data as Float32Array).every((v) => v === 0)).toBe(true);
+    expect((pool.view(1, 1)[0][0].data as Float32Array).every((v) => v === 0)).toBe(true);
     // Rows copied and swapped in the wider layout are carried through the next widening too.
     pool.copyRow(2, 1, 64);
     pool.swapRows(0, 2, 64);

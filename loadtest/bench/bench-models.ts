@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { exportQwen3Gguf, type GgufWeightType } from '../../src/convert/gguf/write-qwen3-gguf.js';
 import { describeFormat, exportQwen3Model } from '../../src/convert/export/export-model.js';
 import { stderrTensorProgress } from '../../src/convert/export/export-progress.js';
+import type { KvCache } from '../../src/convert/onnx/decoder-io.js';
 import type { WeightFormat } from '../../src/convert/onnx/projection.js';
 import { PRESETS, type PresetName } from '../../src/convert/shape.js';
 import { createRandomWeightSource } from '../../src/convert/weights/random-source.js';
@@ -14,6 +15,8 @@ export interface BenchModelSpec {
   seed: number;
   /** Also export the int8 prefill graph (export --prefill-graph). */
   prefillGraph?: boolean;
+  /** How the export holds the KV cache (export --kv-cache; default float). */
+  kvCache?: KvCache;
 }
 
 /** Where benchmark exports are cached by default (gitignored). */
@@ -25,7 +28,7 @@ const COMPLETE_MARKER = 'bench-export.json';
 /** Short name of a spec, also its cache folder: e.g. `qwen3-4b-int4-b128-seed0`. */
 export function benchModelName(spec: BenchModelSpec): string {
   const format = spec.format.bits === 32 ? 'fp32' : `int${spec.format.bits}-b${spec.format.blockSize}`;
-  return `${spec.preset}-${format}-seed${spec.seed}${spec.prefillGraph ? '-prefill' : ''}`;
+  return `${spec.preset}-${format}-seed${spec.seed}${spec.prefillGraph ? '-prefill' : ''}${spec.kvCache === 'int8' ? '-kv8' : ''}`;
 }
 
 /**
@@ -45,7 +48,7 @@ export function ensureBenchModel(spec: BenchModelSpec, cacheDir = DEFAULT_MODEL_
   const started = performance.now();
   const source = createRandomWeightSource(PRESETS[spec.preset], spec.seed);
   try {
-    exportQwen3Model(source, staging, { format: spec.format, prefillGraph: spec.prefillGraph, quiet: !log, metadata: { weights: `random seed ${spec.seed}` } });
+    exportQwen3Model(source, staging, { format: spec.format, prefillGraph: spec.prefillGraph, kvCache: spec.kvCache, quiet: !log, metadata: { weights: `random seed ${spec.seed}` } });
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
     throw err;

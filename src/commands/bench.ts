@@ -19,16 +19,26 @@ const FORMATS = {
   int4: { bits: 4, blockSize: 128 },
   int8: { bits: 8, blockSize: 128 },
   'int4-prefill': { bits: 4, blockSize: 128 },
+  'int4-kv8': { bits: 4, blockSize: 128 },
+  'int4-prefill-kv8': { bits: 4, blockSize: 128 },
 } as const;
 /** Formats whose export also writes the prefill graph. */
-const WITH_PREFILL_GRAPH: ReadonlySet<FormatName> = new Set(['int4-prefill']);
+const WITH_PREFILL_GRAPH: ReadonlySet<FormatName> = new Set(['int4-prefill', 'int4-prefill-kv8']);
+/** Formats exported with an int8 KV cache (export --kv-cache int8). */
+const WITH_INT8_KV: ReadonlySet<FormatName> = new Set(['int4-kv8', 'int4-prefill-kv8']);
 /** The llama.cpp quantization each format is compared with (same bits per weight, near enough). */
-const LLAMA_CPP_PEERS = { int4: 'q4_0', int8: 'q8_0', 'int4-prefill': 'q4_0' } as const;
+const LLAMA_CPP_PEERS = { int4: 'q4_0', int8: 'q8_0', 'int4-prefill': 'q4_0', 'int4-kv8': 'q4_0', 'int4-prefill-kv8': 'q4_0' } as const;
 type FormatName = keyof typeof FORMATS;
 /** The seed of every benchmark model: the ONNX exports and their GGUF peers hold the same weights. */
 const BENCH_SEED = 0;
 
-const benchModel = (format: FormatName, preset: PresetName = 'qwen3-4b'): BenchModelSpec => ({ preset, format: FORMATS[format], seed: BENCH_SEED, prefillGraph: WITH_PREFILL_GRAPH.has(format) });
+const benchModel = (format: FormatName, preset: PresetName = 'qwen3-4b'): BenchModelSpec => ({
+  preset,
+  format: FORMATS[format],
+  seed: BENCH_SEED,
+  prefillGraph: WITH_PREFILL_GRAPH.has(format),
+  kvCache: WITH_INT8_KV.has(format) ? 'int8' : 'float',
+});
 
 interface CommonFlags {
   quick?: boolean;

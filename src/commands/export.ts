@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { exportQwen3Gguf, GGUF_WEIGHT_TYPES, type GgufWeightType } from '../convert/gguf/write-qwen3-gguf.js';
 import { exportQwen3Model } from '../convert/export/export-model.js';
 import { stderrTensorProgress } from '../convert/export/export-progress.js';
-import { IO_PRECISIONS, type IoPrecision, KV_OUTPUTS, type KvOutputs } from '../convert/onnx/decoder-io.js';
+import { IO_PRECISIONS, type IoPrecision, KV_CACHES, KV_OUTPUTS, type KvCache, type KvOutputs } from '../convert/onnx/decoder-io.js';
 import type { WeightFormat } from '../convert/onnx/projection.js';
 import { PREFILL_MODEL_FILE } from '../convert/onnx/write-onnx-model.js';
 import { isPresetName, PRESETS, type Qwen3Shape } from '../convert/shape.js';
@@ -32,6 +32,7 @@ interface ExportFlags {
   ioPrecision: IoPrecision;
   seed: number;
   kvOutputs?: KvOutputs;
+  kvCache: KvCache;
   prefillGraph?: boolean;
   out: string;
   checkpoint?: string;
@@ -67,6 +68,11 @@ export function exportCommand(): Command {
         "how the graph returns KV: 'new-positions' (reads the cache as an input, outputs the step's positions; default for fp32) or 'present' (GroupQueryAttention in place, the model builder's layout; default and only choice for fp16)",
       ).choices(KV_OUTPUTS),
     )
+    .addOption(
+      new Option('--kv-cache <type>', "how the graph holds the KV cache: 'float' (the io precision's type) or 'int8' (8-bit codes with a scale per position and head, read by integer matrix products: a quarter of fp32's memory per token, faster decode at long contexts; needs 'new-positions' KV outputs)")
+        .choices(KV_CACHES)
+        .default('float'),
+    )
     .option('--prefill-graph', `also write ${PREFILL_MODEL_FILE}: the decoder with int8 integer matrix products (activations quantized per row, 7-bit weights per column), which the server runs prefill chunks through; about one more byte per weight`)
     .option('--checkpoint <dir>', 'take shape and weights from a Hugging Face Qwen3 safetensors folder instead of random weights')
     .option('--quiet', 'no progress bar on stderr');
@@ -89,6 +95,7 @@ function runExport(flags: ExportFlags, cmd: Command): void {
       format,
       ioPrecision: flags.ioPrecision,
       kvOutputs: flags.kvOutputs,
+      kvCache: flags.kvCache,
       prefillGraph: flags.prefillGraph,
       quiet: flags.quiet,
       metadata: { weights: flags.checkpoint ? 'checkpoint' : `random seed ${flags.seed}` },
@@ -104,11 +111,11 @@ function runExport(flags: ExportFlags, cmd: Command): void {
   }
 }
 
-/** --bits/--block-size/--io-precision/--kv-outputs/--prefill-graph belong to ONNX and --gguf-type to GGUF: a flag the format ignores is an error, not a surprise. */
+/** --bits/--block-size/--io-precision/--kv-outputs/--kv-cache/--prefill-graph belong to ONNX and --gguf-type to GGUF: a flag the format ignores is an error, not a surprise. */
 function checkFormatFlags(flags: ExportFlags, cmd: Command): void {
   const given = (option: string) => cmd.getOptionValueSource(option) === 'cli';
   if (flags.format === 'gguf') {
-    const onnxOnly = ([['bits', '--bits'], ['blockSize', '--block-size'], ['ioPrecision', '--io-precision'], ['kvOutputs', '--kv-outputs'], ['prefillGraph', '--prefill-graph']] as const).filter(([key]) => given(key)).map(([, flag]) => flag);
+    const onnxOnly = ([['bits', '--bits'], ['blockSize', '--block-size'], ['ioPrecision', '--io-precision'], ['kvOutputs', '--kv-outputs'], ['kvCache', '--kv-cache'], ['prefillGraph', '--prefill-graph']] as const).filter(([key]) => given(key)).map(([, flag]) => flag);
     if (onnxOnly.length > 0) cmd.error(`error: ${onnxOnly.join(', ')} ${onnxOnly.length === 1 ? 'applies' : 'apply'} to --format onnx; a GGUF's weight type is --gguf-type`);
   } else if (flags.ggufType !== undefined) {
     cmd.error('error: --gguf-type applies to --format gguf');

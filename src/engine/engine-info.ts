@@ -28,6 +28,8 @@ export interface EngineInfo {
    * the step's positions) or 'present' (GroupQueryAttention appends in place, builder exports).
    */
   kvOutputs: 'present' | 'new-positions';
+  /** How the KV cache is held: 'float32', 'float16' or 'int8' (codes with a scale per position and head). */
+  kvCache: string;
   /** Whether prefill chunks run through the folder's int8 prefill graph (see OnnxRunner). */
   prefillGraph: boolean;
 }

@@ -83,6 +83,7 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
       loadSeconds: (performance.now() - started) / 1000,
       cpu: detectCpu(),
       kvOutputs: runner.kvOutputs,
+      kvCache: runner.kvCacheType,
       prefillGraph: runner.hasPrefillGraph,
     };
     return { core, info };

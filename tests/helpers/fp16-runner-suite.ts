@@ -39,7 +39,7 @@ async function plainLastLogits(session: ort.InferenceSession, tokens: number[]):
     attention_mask: new ort.Tensor('int64', new BigInt64Array(tokens.length).fill(1n), [1, tokens.length]),
   };
   for (let l = 0; l < io.numLayers; l++) {
-    for (const name of [io.pastKey(l), io.pastValue(l)]) {
+    for (const name of io.pastNames(l)) {
       feeds[name] = new ort.Tensor('float16', new Uint16Array(0), [1, io.kvHeads, 0, io.headDim]);
     }
   }

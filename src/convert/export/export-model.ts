@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type IoPrecision, type KvOutputs, resolveKvOutputs } from '../onnx/decoder-io.js';
+import { checkKvCache, type IoPrecision, type KvCache, type KvOutputs, resolveKvOutputs } from '../onnx/decoder-io.js';
 import type { WeightFormat } from '../onnx/projection.js';
 import { checkWeightFormat } from '../onnx/qwen3-decoder-graph.js';
 import { checkPrefillGraphOption, MODEL_FILE, type OnnxWriteResult, writeQwen3Onnx } from '../onnx/write-onnx-model.js';
@@ -22,6 +22,8 @@ export interface ExportOptions {
   listPositionIdsInConfig?: boolean;
   /** How the graph returns the KV it computes (default by ioPrecision; see resolveKvOutputs). */
   kvOutputs?: KvOutputs;
+  /** How the graph holds the KV cache (default 'float'; see KvCache). */
+  kvCache?: KvCache;
   /** Also write the int8 prefill graph (see OnnxWriteOptions.prefillGraph). */
   prefillGraph?: boolean;
   /** Weights above this many bytes go to model.onnx.data (default: DEFAULT_EXTERNAL_DATA_THRESHOLD). */
@@ -50,6 +52,7 @@ export function exportQwen3Model(source: WeightSource, outDir: string, options: 
   checkWeightFormat(source.shape, options.format);
   resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs);
   checkPrefillGraphOption(options);
+  checkKvCache(options.kvCache, options.ioPrecision ?? 'fp32', options.kvOutputs);
   mkdirSync(outDir, { recursive: true });
   const written = writeOnnxWithProgress(source, outDir, options);
   const { shape } = source;
@@ -68,10 +71,11 @@ function writeOnnxWithProgress(source: WeightSource, outDir: string, options: Ex
       format: options.format,
       ioPrecision: options.ioPrecision,
       kvOutputs: options.kvOutputs,
+      kvCache: options.kvCache,
       prefillGraph: options.prefillGraph,
       externalDataThresholdBytes: options.externalDataThresholdBytes,
       onProgress: progress?.onProgress,
-      metadata: { weight_format: describeFormat(options.format), kv_outputs: resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs), ...options.metadata },
+      metadata: { weight_format: describeFormat(options.format), kv_outputs: resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs), kv_cache: options.kvCache ?? 'float', ...options.metadata },
     });
   } finally {
     progress?.stop();

@@ -78,19 +78,25 @@ export function addCacheReadInputs(
   return { positionIds, pastMask, newMask, splitSizes, cosCache: tensors.cosCache, sinCache: tensors.sinCache };
 }
 
+/** What both cache readers start from: the grouped, rotated queries and the step's own keys and values, heads first. */
+export interface AttentionOperands {
+  qGrouped: string; // [B, kvHeads, groups * S, headDim]: query head h = kv * groups + g, rows g * S + s
+  newKey: string; // rotated [B, kvHeads, S, headDim]
+  newValue: string; // [B, kvHeads, S, headDim]
+}
+
 /**
- * One layer's attention. q [B, S, heads * headDim] and k [B, S, kvHeads * headDim] are already
- * head-normed (not yet rotated), v [B, S, kvHeads * headDim]; the cache inputs are
- * [B, kvHeads, P, headDim]. Writes the rotated new keys and the new values as the graph outputs
- * `newKeyName` / `newValueName` ([B, kvHeads, S, headDim]) and returns [B, S, heads * headDim].
+ * Rotates q and k and brings q, k and v into the cache's heads-first layout. `outputs` names the
+ * new keys and values as graph outputs (the float cache returns them as they are).
  */
-export function addCacheReadAttention(
+export function addAttentionOperands(
   g: GraphBuilder,
   shape: Qwen3Shape,
   path: string,
   inputs: CacheReadInputs,
-  tensors: { q: string; k: string; v: string; pastKey: string; pastValue: string; newKeyName: string; newValueName: string },
-): string {
+  tensors: { q: string; k: string; v: string },
+  outputs?: { key: string; value: string },
+): AttentionOperands {
   const { numAttentionHeads: heads, numKeyValueHeads: kvHeads, headDim } = shape;
   const groups = heads / kvHeads;
   const rotate = (x: string, numHeads: number, name: string) =>
@@ -104,8 +110,8 @@ export function addCacheReadAttention(
       outputs: output ? [output] : 1,
       attributes: { perm: [0, 2, 1, 3] },
     })[0];
-  const newKey = headsFirst(kRotated, 'new_key', tensors.newKeyName); // [B, kvHeads, S, headDim]
-  const newValue = headsFirst(tensors.v, 'new_value', tensors.newValueName); // [B, kvHeads, S, headDim]
+  const newKey = headsFirst(kRotated, 'new_key', outputs?.key);
+  const newValue = headsFirst(tensors.v, 'new_value', outputs?.value);
 
   // Queries grouped under their KV head, one matrix per KV head: [B, kvHeads, groups * S, headDim].
   const q5 = g.op('Reshape', `${path}/q/Reshape`, [qRotated, g.int64([0, 0, kvHeads, groups, headDim])]); // [B, S, kvHeads, groups, headDim]
@@ -113,25 +119,53 @@ export function addCacheReadAttention(
     g.op('Transpose', `${path}/q/Transpose`, [q5], { perm: [0, 2, 3, 1, 4] }), // [B, kvHeads, groups, S, headDim]
     g.int64([0, kvHeads, -1, headDim]),
   ]);
+  return { qGrouped, newKey, newValue };
+}
 
-  const scale = { float: 1 / Math.sqrt(headDim) };
+/**
+ * Joins masked scores new positions first: a decode step's own score then sits at offset 0 and each
+ * cached position at a fixed offset, whatever the capacity P that the longest row in the batch
+ * sets; the softmax's vectorized sums then group a row's values the same way in any batch.
+ * Returns the probabilities [B, kvHeads, groups * S, S + P].
+ */
+export function addJoinedSoftmax(g: GraphBuilder, path: string, inputs: CacheReadInputs, newScores: string, pastScores: string): string {
+  const scores = g.op('Concat', `${path}/scores`, [
+    g.op('Add', `${path}/new_scores/mask`, [newScores, inputs.newMask]),
+    g.op('Add', `${path}/past_scores/mask`, [pastScores, inputs.pastMask]),
+  ], { axis: -1 }); // [B, kvHeads, groups * S, S + P]
+  return g.op('Softmax', `${path}/Softmax`, [scores], { axis: -1 });
+}
+
+/** Back to the token-major layout o_proj reads: [B, kvHeads, groups * S, headDim] -> [B, S, heads * headDim], head h = kv * groups + g. */
+export function addTokenMajor(g: GraphBuilder, shape: Qwen3Shape, path: string, attended: string): string {
+  const { numAttentionHeads: heads, numKeyValueHeads: kvHeads, headDim } = shape;
+  const perGroup = g.op('Reshape', `${path}/out/Reshape`, [attended, g.int64([0, kvHeads, heads / kvHeads, -1, headDim])]); // [B, kvHeads, groups, S, headDim]
+  const tokenMajor = g.op('Transpose', `${path}/out/Transpose`, [perGroup], { perm: [0, 3, 1, 2, 4] }); // [B, S, kvHeads, groups, headDim]
+  return g.op('Reshape', `${path}/out/Reshape_2`, [tokenMajor, g.int64([0, 0, heads * headDim])]);
+}
+
+/**
+ * One layer's attention over a float cache. q [B, S, heads * headDim] and k [B, S, kvHeads * headDim]
+ * are already head-normed (not yet rotated), v [B, S, kvHeads * headDim]; the cache inputs are
+ * [B, kvHeads, P, headDim]. Writes the rotated new keys and the new values as the graph outputs
+ * `newKeyName` / `newValueName` ([B, kvHeads, S, headDim]) and returns [B, S, heads * headDim].
+ */
+export function addCacheReadAttention(
+  g: GraphBuilder,
+  shape: Qwen3Shape,
+  path: string,
+  inputs: CacheReadInputs,
+  tensors: { q: string; k: string; v: string; pastKey: string; pastValue: string; newKeyName: string; newValueName: string },
+): string {
+  const { qGrouped, newKey, newValue } = addAttentionOperands(g, shape, path, inputs, tensors, { key: tensors.newKeyName, value: tensors.newValueName });
+  const scale = { float: 1 / Math.sqrt(shape.headDim) };
   const score = (keys: string, name: string) =>
     g.op('FusedMatMul', `${path}/${name}`, [qGrouped, keys], { transA: 0, transB: 1, alpha: scale }, MICROSOFT_DOMAIN);
-  const pastScores = g.op('Add', `${path}/past_scores/mask`, [score(tensors.pastKey, 'past_scores'), inputs.pastMask]); // [B, kvHeads, groups * S, P]
-  const newScores = g.op('Add', `${path}/new_scores/mask`, [score(newKey, 'new_scores'), inputs.newMask]); // [B, kvHeads, groups * S, S]
-  // New positions first: a decode step's own score then sits at offset 0 and each cached position
-  // at a fixed offset, whatever the capacity P that the longest row in the batch sets; the
-  // softmax's vectorized sums then group a row's values the same way in any batch.
-  const scores = g.op('Concat', `${path}/scores`, [newScores, pastScores], { axis: -1 }); // [B, kvHeads, groups * S, S + P]
-  const probs = g.op('Softmax', `${path}/Softmax`, [scores], { axis: -1 });
+  const probs = addJoinedSoftmax(g, path, inputs, score(newKey, 'new_scores'), score(tensors.pastKey, 'past_scores'));
   const [newProbs, pastProbs] = g.node('Split', `${path}/Split`, [probs, inputs.splitSizes], { outputs: 2, attributes: { axis: -1 } });
   const attended = g.op('Add', `${path}/attended`, [
     g.op('MatMul', `${path}/past_values`, [pastProbs, tensors.pastValue]),
     g.op('MatMul', `${path}/new_values`, [newProbs, newValue]),
   ]); // [B, kvHeads, groups * S, headDim]
-
-  // Back to the token-major layout o_proj reads: [B, S, heads * headDim], head h = kv * groups + g.
-  const perGroup = g.op('Reshape', `${path}/out/Reshape`, [attended, g.int64([0, kvHeads, groups, -1, headDim])]); // [B, kvHeads, groups, S, headDim]
-  const tokenMajor = g.op('Transpose', `${path}/out/Transpose`, [perGroup], { perm: [0, 3, 1, 2, 4] }); // [B, S, kvHeads, groups, headDim]
-  return g.op('Reshape', `${path}/out/Reshape_2`, [tokenMajor, g.int64([0, 0, heads * headDim])]);
+  return addTokenMajor(g, shape, path, attended);
 }

@@ -15,7 +15,30 @@ export const DECODER_IO = {
   // Graphs that read the cache as an input output only the new positions instead of presents.
   newKeyPattern: 'new_key_values.%d.key', // float32 [batch_size, kvHeads, sequence_length, headDim]
   newValuePattern: 'new_key_values.%d.value',
+  // An int8 cache (KvCache 'int8') adds one float32 scale per position and head: [batch_size, kvHeads, positions, 1].
+  pastKeyScalePattern: 'past_key_values.%d.key_scale',
+  pastValueScalePattern: 'past_key_values.%d.value_scale',
+  newKeyScalePattern: 'new_key_values.%d.key_scale',
+  newValueScalePattern: 'new_key_values.%d.value_scale',
 } as const;
+
+/**
+ * How the graph holds the KV cache:
+ * - 'float': in the IoPrecision's float type (fp32, or fp16 for fp16 graphs);
+ * - 'int8': keys as uint8 (code + 128) and values as int8, each with a float32 scale per position
+ *   and KV head, read by integer matrix products (int8-cache-attention.ts): a quarter of fp32's
+ *   bytes per token. Only with 'new-positions' KV outputs.
+ */
+export type KvCache = 'float' | 'int8';
+
+export const KV_CACHES = ['float', 'int8'] as const satisfies readonly KvCache[];
+
+/** Throws a RangeError when an int8 cache is asked of a graph that cannot have one; callers check before writing anything. */
+export function checkKvCache(kvCache: KvCache | undefined, ioPrecision: IoPrecision, kvOutputs?: KvOutputs): void {
+  if (kvCache === 'int8' && resolveKvOutputs(ioPrecision, kvOutputs) !== 'new-positions') {
+    throw new RangeError("an int8 KV cache needs 'new-positions' KV outputs (io precision fp32): GroupQueryAttention's shared buffer holds float values");
+  }
+}
 
 /**
  * How a decoder graph hands back the KV of the positions it computed:

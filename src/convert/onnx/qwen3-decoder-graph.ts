@@ -3,7 +3,8 @@ import { EMBEDDING_WEIGHT, expectedWeightDims, FINAL_NORM_WEIGHT, LM_HEAD_WEIGHT
 import { assertBlockSize } from './block-quantizer.js';
 import { addCacheReadAttention, addCacheReadInputs } from './cache-read-attention.js';
 import { DecoderContext, type ProjectionKernel, type TensorProgress } from './decoder-context.js';
-import { DECODER_IO, DECODER_IO_TYPES, DIMS, type IoPrecision, type KvOutputs, layerName, resolveKvOutputs } from './decoder-io.js';
+import { checkKvCache, DECODER_IO, DECODER_IO_TYPES, DIMS, type IoPrecision, type KvCache, type KvOutputs, layerName, resolveKvOutputs } from './decoder-io.js';
+import { addInt8CacheAttention } from './int8-cache-attention.js';
 import { addGqaInputs, gqaAttention } from './gqa-attention.js';
 import { GraphBuilder, MICROSOFT_DOMAIN } from './graph-builder.js';
 import { bytesOf, type InitializerStore } from './initializer-store.js';
@@ -20,6 +21,8 @@ export interface DecoderGraphOptions {
   ioPrecision?: IoPrecision;
   /** How the graph returns the KV it computes; default by precision (see resolveKvOutputs). */
   kvOutputs?: KvOutputs;
+  /** How the graph holds the KV cache (default 'float': the io precision's type; see KvCache). */
+  kvCache?: KvCache;
   /** How the decoder layers' linear layers compute (default 'weight-format'; see ProjectionKernel). */
   projections?: ProjectionKernel;
   /**
@@ -51,19 +54,24 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
   // Gather and GatherBlockQuantized take int32 or int64 indices, so ids of either width feed the embedding directly.
   const inputIds = g.input(valueInfo(DECODER_IO.inputIds, types.inputIds, [DIMS.batch, DIMS.sequence]));
   const attentionMask = g.input(valueInfo(DECODER_IO.attentionMask, DataType.INT64, [DIMS.batch, DIMS.total]));
-  const kvDims = [DIMS.batch, shape.numKeyValueHeads, DIMS.past, shape.headDim];
-  const past = Array.from({ length: shape.numHiddenLayers }, (_, layer) => ({
-    key: g.input(valueInfo(layerName(DECODER_IO.pastKeyPattern, layer), types.kv, kvDims)),
-    value: g.input(valueInfo(layerName(DECODER_IO.pastValuePattern, layer), types.kv, kvDims)),
-  }));
+  checkKvCache(options.kvCache, options.ioPrecision ?? 'fp32', options.kvOutputs);
+  const int8Cache = options.kvCache === 'int8';
+  const planes = cachePlanes(shape, types.kv, int8Cache);
+  const past = Array.from({ length: shape.numHiddenLayers }, (_, layer) =>
+    planes.map(({ pastPattern, type, width }) => g.input(valueInfo(layerName(pastPattern, layer), type, [DIMS.batch, shape.numKeyValueHeads, DIMS.past, width]))),
+  );
 
   const kvOutputs = resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs);
   const { embedded, tiedLmHead } = addEmbedding(ctx, inputIds); // [B, S, hidden]
   const rotary = addRotaryCaches(g, shape.headDim, shape.ropeTheta, shape.maxPositionEmbeddings, types.kv);
+  const pastKv = past.map(([key, value]) => ({ key, value }));
+  const cacheInputs = () => addCacheReadInputs(g, shape, { attentionMask, inputIds, pastKey0: past[0][0], ...rotary });
   const attend: AttentionCore =
     kvOutputs === 'present'
-      ? gqaAttention(g, shape, addGqaInputs(g, attentionMask, rotary, types.kv), past)
-      : cacheReadAttention(g, shape, addCacheReadInputs(g, shape, { attentionMask, inputIds, pastKey0: past[0].key, ...rotary }), past);
+      ? gqaAttention(g, shape, addGqaInputs(g, attentionMask, rotary, types.kv), pastKv)
+      : int8Cache
+        ? int8CacheAttention(g, shape, cacheInputs(), past)
+        : cacheReadAttention(g, shape, cacheInputs(), pastKv);
 
   let stream: ResidualStream = { residual: embedded, pending: null };
   for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
@@ -75,14 +83,11 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
   addLmHead(ctx, lmHeadInput, tiedLmHead, types.logits);
 
   g.output(valueInfo(DECODER_IO.logits, types.logits, [DIMS.batch, lastOnly ? 1 : DIMS.sequence, shape.vocabSize]));
-  const [keyPattern, valuePattern, positions] =
-    kvOutputs === 'present'
-      ? [DECODER_IO.presentKeyPattern, DECODER_IO.presentValuePattern, DIMS.total]
-      : [DECODER_IO.newKeyPattern, DECODER_IO.newValuePattern, DIMS.sequence];
-  const kvOutputDims = [DIMS.batch, shape.numKeyValueHeads, positions, shape.headDim];
+  const positions = kvOutputs === 'present' ? DIMS.total : DIMS.sequence;
   for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
-    g.output(valueInfo(layerName(keyPattern, layer), types.kv, kvOutputDims));
-    g.output(valueInfo(layerName(valuePattern, layer), types.kv, kvOutputDims));
+    for (const { presentPattern, newPattern, type, width } of planes) {
+      g.output(valueInfo(layerName(kvOutputs === 'present' ? presentPattern : newPattern, layer), type, [DIMS.batch, shape.numKeyValueHeads, positions, width]));
+    }
   }
   return g.toModel('qwen3', options.metadata ?? {});
 }
@@ -161,6 +166,43 @@ function addRotaryCaches(g: GraphBuilder, headDim: number, ropeTheta: number, ma
   // onnxruntime folds these Casts of constants once, at session load.
   const narrow = (table: string) => g.op('Cast', `/model/rotary_emb/${table}/Cast`, [table], { to: kvType });
   return { cosCache: narrow(cosCache), sinCache: narrow(sinCache) };
+}
+
+/**
+ * A layer's cache tensors in the runner's plane order (KvPool's kvPlanes): key and value in the
+ * io type, or for an int8 cache uint8 keys, int8 values and their float32 scales.
+ */
+function cachePlanes(shape: Qwen3Shape, kvType: DataType, int8: boolean): { pastPattern: string; presentPattern: string; newPattern: string; type: DataType; width: number }[] {
+  const { headDim } = shape;
+  const key = { pastPattern: DECODER_IO.pastKeyPattern, presentPattern: DECODER_IO.presentKeyPattern, newPattern: DECODER_IO.newKeyPattern };
+  const value = { pastPattern: DECODER_IO.pastValuePattern, presentPattern: DECODER_IO.presentValuePattern, newPattern: DECODER_IO.newValuePattern };
+  if (!int8) return [{ ...key, type: kvType, width: headDim }, { ...value, type: kvType, width: headDim }];
+  // Scales only ever travel as new-position outputs: an int8 cache needs them (checkKvCache).
+  return [
+    { ...key, type: DataType.UINT8, width: headDim },
+    { ...value, type: DataType.INT8, width: headDim },
+    { pastPattern: DECODER_IO.pastKeyScalePattern, presentPattern: '', newPattern: DECODER_IO.newKeyScalePattern, type: DataType.FLOAT, width: 1 },
+    { pastPattern: DECODER_IO.pastValueScalePattern, presentPattern: '', newPattern: DECODER_IO.newValueScalePattern, type: DataType.FLOAT, width: 1 },
+  ];
+}
+
+/** The int8 cache's attention core, writing each layer's new codes and scales as graph outputs. */
+function int8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnType<typeof addCacheReadInputs>, past: string[][]): AttentionCore {
+  return (layer, path, q, k, v) => {
+    const [key, value, keyScale, valueScale] = past[layer];
+    return addInt8CacheAttention(g, shape, path, inputs, {
+      q,
+      k,
+      v,
+      past: { key, value, keyScale, valueScale },
+      outputs: {
+        key: layerName(DECODER_IO.newKeyPattern, layer),
+        value: layerName(DECODER_IO.newValuePattern, layer),
+        keyScale: layerName(DECODER_IO.newKeyScalePattern, layer),
+        valueScale: layerName(DECODER_IO.newValueScalePattern, layer),
+      },
+    });
+  };
 }
 
 /** The cache-read attention core, writing each layer's new keys and values as graph outputs. */

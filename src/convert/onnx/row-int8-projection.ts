@@ -56,16 +56,31 @@ export interface QuantizedActivation {
   rowScales: string; // float32 [.., 1]
 }
 
+/** Symmetric per-row codes of a float tensor, still float (whole numbers in [-codeMax, codeMax]), and their scales [.., 1]. */
+export interface RowCodes {
+  codes: string;
+  scales: string;
+}
+
 /**
- * Emits x -> (round(x / s) + 128) as uint8 with s = max(|x| over the last axis) / 127 per row.
- * A row of zeros gets the smallest normal scale instead of 0, so the division stays finite.
+ * Emits codes round(x / s) with s = max(|x| over the last axis) / codeMax per row. A row of zeros
+ * gets the smallest normal scale instead of 0, so the division stays finite. `scaleOutput` names
+ * the scales as a graph output.
  */
-export function addRowQuantization(g: GraphBuilder, nodePath: string, x: string): QuantizedActivation {
+export function addSymmetricRowCodes(g: GraphBuilder, nodePath: string, x: string, codeMax: number, scaleOutput?: string): RowCodes {
   const maxAbs = g.op('ReduceMax', `${nodePath}/ReduceMax`, [g.op('Abs', `${nodePath}/Abs`, [x])], { axes: [-1], keepdims: 1 });
-  const rowScales = g.op('Max', `${nodePath}/Max`, [g.op('Div', `${nodePath}/scale`, [maxAbs, g.float32(ACTIVATION_CODE_MAX)]), g.float32(1.1754943508222875e-38)]);
-  const centred = g.op('Add', `${nodePath}/Add`, [g.op('Round', `${nodePath}/Round`, [g.op('Div', `${nodePath}/Div`, [x, rowScales])]), g.float32(ACTIVATION_ZERO_POINT)]);
-  const codes = g.op('Cast', `${nodePath}/Cast`, [centred], { to: DataType.UINT8 });
-  return { codes, rowScales };
+  const scales = g.node('Max', `${nodePath}/Max`, [g.op('Div', `${nodePath}/scale`, [maxAbs, g.float32(codeMax)]), g.float32(1.1754943508222875e-38)], {
+    outputs: scaleOutput ? [scaleOutput] : 1,
+  })[0];
+  const codes = g.op('Round', `${nodePath}/Round`, [g.op('Div', `${nodePath}/Div`, [x, scales])]);
+  return { codes, scales };
+}
+
+/** Emits x -> (round(x / s) + 128) as uint8 with s = max(|x| over the last axis) / 127 per row. */
+export function addRowQuantization(g: GraphBuilder, nodePath: string, x: string): QuantizedActivation {
+  const { codes, scales } = addSymmetricRowCodes(g, nodePath, x, ACTIVATION_CODE_MAX);
+  const centred = g.op('Add', `${nodePath}/Add`, [codes, g.float32(ACTIVATION_ZERO_POINT)]);
+  return { codes: g.op('Cast', `${nodePath}/Cast`, [centred], { to: DataType.UINT8 }), rowScales: scales };
 }
 
 /** y = x @ W^T from a row-quantized x: MatMulIntegerToFloat with the column scales, then the row scales. */

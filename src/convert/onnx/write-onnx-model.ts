@@ -1,4 +1,4 @@
-import { type KvOutputs, resolveKvOutputs } from './decoder-io.js';
+import { checkKvCache, type KvCache, type KvOutputs, resolveKvOutputs } from './decoder-io.js';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Qwen3Shape } from '../shape.js';
@@ -34,6 +34,8 @@ export interface OnnxWriteOptions {
   ioPrecision?: IoPrecision;
   /** How the graph returns the KV it computes (default by ioPrecision; see resolveKvOutputs). */
   kvOutputs?: KvOutputs;
+  /** How the graphs hold the KV cache (default 'float'; see KvCache). A prefill graph holds it the same way. */
+  kvCache?: KvCache;
   /** Weights above this many bytes (estimated before writing) go to model.onnx.data. */
   externalDataThresholdBytes?: number;
   /**
@@ -60,6 +62,7 @@ export interface OnnxWriteResult {
 export function writeQwen3Onnx(source: WeightSource, dir: string, options: OnnxWriteOptions): OnnxWriteResult {
   checkWeightFormat(source.shape, options.format);
   checkPrefillGraphOption(options);
+  checkKvCache(options.kvCache, options.ioPrecision ?? 'fp32', options.kvOutputs);
   mkdirSync(dir, { recursive: true });
   const threshold = options.externalDataThresholdBytes ?? DEFAULT_EXTERNAL_DATA_THRESHOLD;
   const main = writeGraphFile(source, dir, MODEL_FILE, EXTERNAL_DATA_FILE, estimateWeightBytes(source.shape, options.format) > threshold, options);

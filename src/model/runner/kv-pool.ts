@@ -1,24 +1,51 @@
 import ort from 'onnxruntime-node';
 import type { FloatType } from './session-io.js';
 
+/**
+ * How the cache is held: float32 or float16 keys and values, or 'int8': 8-bit codes with one
+ * float32 scale per position and head (keys as uint8 offset by 128, values as int8; see
+ * int8-cache-attention.ts for why that split).
+ */
+export type KvCacheType = FloatType | 'int8';
+
 export interface KvPoolShape {
   numLayers: number;
   kvHeads: number;
   headDim: number;
-  kvType: FloatType;
+  kvType: KvCacheType;
   /** Slot rows: the most sequences that can hold a KV cache at once. */
   maxSeqs: number;
   /** Positions per row: the longest sequence (prompt + output) a row can hold. */
   maxLen: number;
 }
 
-export type KvArray = Float32Array | Uint16Array;
+export type KvArray = Float32Array | Uint16Array | Uint8Array | Int8Array;
 
-/** The past/present tensors of every layer for one contiguous run of rows. */
-export interface KvView {
-  keys: ort.Tensor[];
-  values: ort.Tensor[];
+/** One of a layer's cache tensors, [rows, kvHeads, capacity, width]: keys, values or their scales. */
+interface PlaneSpec {
+  type: 'float32' | 'float16' | 'uint8' | 'int8';
+  /** Elements per position and head: headDim for keys and values, 1 for scales. */
+  width: number;
 }
+
+/**
+ * The tensors a layer's cache consists of, in the order the graph names them (SessionIO's
+ * pastNames / outputNames): key, value, then for int8 the key and value scales.
+ */
+export function kvPlanes(kvType: KvCacheType, headDim: number): PlaneSpec[] {
+  if (kvType !== 'int8') return [{ type: kvType, width: headDim }, { type: kvType, width: headDim }];
+  return [
+    { type: 'uint8', width: headDim },
+    { type: 'int8', width: headDim },
+    { type: 'float32', width: 1 },
+    { type: 'float32', width: 1 },
+  ];
+}
+
+const ELEMENT_BYTES = { float32: 4, float16: 2, uint8: 1, int8: 1 } as const;
+
+/** Per layer, the tensors over a run of rows, one per plane (see kvPlanes). */
+export type KvView = ort.Tensor[][];
 
 /** Positions per row the buffers start with (or maxLen, if smaller), and the step capacity moves in. */
 const CAPACITY_STEP = 64;
@@ -29,8 +56,9 @@ function stepsFor(positions: number, maxLen: number): number {
 }
 
 /**
- * The KV cache of every running sequence: per layer, one key and one value buffer shaped
- * [maxSeqs, kvHeads, capacity, headDim], a row per sequence. Graphs with `present` outputs
+ * The KV cache of every running sequence: per layer, one buffer per plane (a key and a value buffer
+ * shaped [maxSeqs, kvHeads, capacity, headDim], plus their scales for an int8 cache), a row per
+ * sequence. Graphs with `present` outputs
  * (GroupQueryAttention) read and write these in place (the same tensor is fed as past and fetched
  * as present); graphs with `new-positions` outputs only read them, and writeNewPositions() stores
  * what they computed.
@@ -55,8 +83,9 @@ export class KvPool {
   readonly shape: KvPoolShape;
   /** Bytes of KV one token occupies across all layers (keys and values). */
   readonly bytesPerToken: number;
-  private keys: KvArray[];
-  private values: KvArray[];
+  private readonly planes: PlaneSpec[];
+  /** [layer][plane] */
+  private buffers: KvArray[][];
   /** Positions each row holds in the current layout. */
   private capacityPositions: number;
   /**
@@ -67,12 +96,11 @@ export class KvPool {
 
   constructor(shape: KvPoolShape) {
     this.shape = shape;
-    const elementBytes = shape.kvType === 'float16' ? 2 : 4;
-    this.bytesPerToken = shape.numLayers * 2 * shape.kvHeads * shape.headDim * elementBytes;
+    this.planes = kvPlanes(shape.kvType, shape.headDim);
+    this.bytesPerToken = shape.numLayers * shape.kvHeads * this.planes.reduce((sum, plane) => sum + plane.width * ELEMENT_BYTES[plane.type], 0);
     this.capacityPositions = stepsFor(0, shape.maxLen);
     this.written = new Int32Array(shape.maxSeqs);
-    this.keys = this.allocate(this.capacityPositions);
-    this.values = this.allocate(this.capacityPositions);
+    this.buffers = Array.from({ length: shape.numLayers }, () => this.planes.map((plane) => this.allocateOne(plane, this.capacityPositions)));
   }
 
   /** Address space the buffers may grow to (resident memory is lower; see the class comment). */
@@ -109,39 +137,41 @@ export class KvPool {
     if (fitted <= (this.capacityPositions * 3) / 4) this.relayout(fitted);
   }
 
-  /** Tensors over rows [firstRow, firstRow + count), each [count, kvHeads, capacity, headDim]. */
+  /** Per layer and plane, tensors over rows [firstRow, firstRow + count), each [count, kvHeads, capacity, width]. */
   view(firstRow: number, count: number): KvView {
     this.checkRows(firstRow, count);
-    const rowElements = this.rowElements(this.capacityPositions);
-    const begin = firstRow * rowElements;
-    const end = begin + count * rowElements;
-    const dims = [count, this.shape.kvHeads, this.capacityPositions, this.shape.headDim];
-    const tensor = (buffer: KvArray) => new ort.Tensor(this.shape.kvType, buffer.subarray(begin, end), dims);
-    return { keys: this.keys.map(tensor), values: this.values.map(tensor) };
+    return this.buffers.map((layer) =>
+      layer.map((buffer, p) => {
+        const { type, width } = this.planes[p];
+        const rowElements = this.shape.kvHeads * this.capacityPositions * width;
+        const data = buffer.subarray(firstRow * rowElements, (firstRow + count) * rowElements);
+        return new ort.Tensor(type, data, [count, this.shape.kvHeads, this.capacityPositions, width]);
+      }),
+    );
   }
 
   /**
-   * Stores one layer's new positions, as a cache-reading graph returns them: `keys` and `values`
-   * are [rows, kvHeads, S, headDim]; row i's S positions go after its `pastLengths[i]` cached ones.
+   * Stores one layer's new positions, as a cache-reading graph returns them: one array per plane,
+   * each [rows, kvHeads, S, width]; row i's S positions go after its `pastLengths[i]` cached ones.
    * The caller has reserved room for them.
    */
-  writeNewPositions(layer: number, firstRow: number, pastLengths: readonly number[], keys: KvArray, values: KvArray): void {
-    const { kvHeads, headDim } = this.shape;
+  writeNewPositions(layer: number, firstRow: number, pastLengths: readonly number[], planes: readonly KvArray[]): void {
+    const { kvHeads } = this.shape;
     const rows = pastLengths.length;
     this.checkRows(firstRow, rows);
-    const span = keys.length / (rows * kvHeads); // S * headDim
+    if (planes.length !== this.planes.length) throw new RangeError(`expected ${this.planes.length} KV planes, got ${planes.length}`);
     const capacity = this.capacityPositions;
-    for (const [source, target] of [
-      [keys, this.keys[layer]],
-      [values, this.values[layer]],
-    ] as const) {
+    planes.forEach((source, p) => {
+      const { width } = this.planes[p];
+      const target = this.buffers[layer][p];
+      const span = source.length / (rows * kvHeads); // S * width
       for (let r = 0; r < rows; r++) {
         for (let h = 0; h < kvHeads; h++) {
           const from = (r * kvHeads + h) * span;
-          target.set(source.subarray(from, from + span), ((firstRow + r) * kvHeads + h) * capacity * headDim + pastLengths[r] * headDim);
+          target.set(source.subarray(from, from + span), ((firstRow + r) * kvHeads + h) * capacity * width + pastLengths[r] * width);
         }
       }
-    }
+    });
   }
 
   /** Records that a forward pass wrote rows [firstRow, ...) up to lengths[i] positions. */
@@ -181,50 +211,54 @@ export class KvPool {
    * and the span's element count (`length` positions).
    */
   private forEachHeadSpan(length: number, visit: (buffer: KvArray, rowStart: (row: number) => number, span: number) => void): void {
-    const { kvHeads, headDim } = this.shape;
+    const { kvHeads } = this.shape;
     const capacity = this.capacityPositions;
-    for (const buffer of [...this.keys, ...this.values]) {
-      for (let h = 0; h < kvHeads; h++) {
-        visit(buffer, (row) => (row * kvHeads + h) * capacity * headDim, length * headDim);
-      }
+    for (const layer of this.buffers) {
+      layer.forEach((buffer, p) => {
+        const { width } = this.planes[p];
+        for (let h = 0; h < kvHeads; h++) {
+          visit(buffer, (row) => (row * kvHeads + h) * capacity * width, length * width);
+        }
+      });
     }
   }
 
   /** Moves every row's written positions into buffers of `capacity` positions per row. */
   private relayout(capacity: number): void {
-    const { maxSeqs, kvHeads, headDim } = this.shape;
+    const { maxSeqs, kvHeads } = this.shape;
     const old = this.capacityPositions;
-    const move = (buffer: KvArray): KvArray => {
-      const moved = this.allocateOne(capacity);
-      for (let row = 0; row < maxSeqs; row++) {
-        // Rows never written stay zero pages: copying them would commit memory for nothing.
-        const span = Math.min(this.written[row], old) * headDim;
-        if (span === 0) continue;
-        for (let h = 0; h < kvHeads; h++) {
-          const from = (row * kvHeads + h) * old * headDim;
-          moved.set(buffer.subarray(from, from + span), (row * kvHeads + h) * capacity * headDim);
-        }
-      }
-      return moved;
-    };
     // One buffer at a time, so the old layout is freed as the new one fills.
-    this.keys = this.keys.map(move);
-    this.values = this.values.map(move);
+    this.buffers = this.buffers.map((layer) =>
+      layer.map((buffer, p) => {
+        const plane = this.planes[p];
+        const moved = this.allocateOne(plane, capacity);
+        for (let row = 0; row < maxSeqs; row++) {
+          // Rows never written stay zero pages: copying them would commit memory for nothing.
+          const span = Math.min(this.written[row], old) * plane.width;
+          if (span === 0) continue;
+          for (let h = 0; h < kvHeads; h++) {
+            const from = (row * kvHeads + h) * old * plane.width;
+            moved.set(buffer.subarray(from, from + span), (row * kvHeads + h) * capacity * plane.width);
+          }
+        }
+        return moved;
+      }),
+    );
     this.capacityPositions = capacity;
   }
 
-  private allocate(capacity: number): KvArray[] {
-    return Array.from({ length: this.shape.numLayers }, () => this.allocateOne(capacity));
-  }
-
-  private allocateOne(capacity: number): KvArray {
-    const elements = this.rowElements(capacity) * this.shape.maxSeqs;
-    return this.shape.kvType === 'float16' ? new Uint16Array(elements) : new Float32Array(elements);
-  }
-
-  /** Elements in one row: kvHeads * capacity * headDim. */
-  private rowElements(capacity: number): number {
-    return this.shape.kvHeads * capacity * this.shape.headDim;
+  private allocateOne(plane: PlaneSpec, capacity: number): KvArray {
+    const elements = this.shape.maxSeqs * this.shape.kvHeads * capacity * plane.width;
+    switch (plane.type) {
+      case 'float32':
+        return new Float32Array(elements);
+      case 'float16':
+        return new Uint16Array(elements);
+      case 'uint8':
+        return new Uint8Array(elements);
+      case 'int8':
+        return new Int8Array(elements);
+    }
   }
 
   private checkRows(firstRow: number, count: number): void {

@@ -60,6 +60,11 @@ export class OnnxRunner implements ModelRunner {
     return this.decode.io.kvOutputs;
   }
 
+  /** How the KV cache is held: float32, float16 or int8 codes with scales (see KvCacheType). */
+  get kvCacheType(): SessionIO['kvType'] {
+    return this.decode.io.kvType;
+  }
+
   /** Whether prefill chunks run through a separate prefill graph. */
   get hasPrefillGraph(): boolean {
     return this.prefill !== null;
@@ -114,18 +119,18 @@ export class OnnxRunner implements ModelRunner {
     this.kv.reserve(total);
     const view = this.kv.view(firstRow, rows);
     for (let l = 0; l < io.numLayers; l++) {
-      feeds[io.pastKey(l)] = view.keys[l];
-      feeds[io.pastValue(l)] = view.values[l];
-      fetches[io.outputKey(l)] = inPlace ? view.keys[l] : null;
-      fetches[io.outputValue(l)] = inPlace ? view.values[l] : null;
+      const outputNames = io.outputNames(l);
+      io.pastNames(l).forEach((name, plane) => {
+        feeds[name] = view[l][plane];
+        fetches[outputNames[plane]] = inPlace ? view[l][plane] : null;
+      });
     }
     const outputs = await session.run(feeds, fetches);
     if (!inPlace) {
       for (let l = 0; l < io.numLayers; l++) {
-        const [key, value] = [outputs[io.outputKey(l)], outputs[io.outputValue(l)]];
-        this.kv.writeNewPositions(l, firstRow, pastLengths, key.data as KvArray, value.data as KvArray);
-        key.dispose();
-        value.dispose();
+        const planes = io.outputNames(l).map((name) => outputs[name]);
+        this.kv.writeNewPositions(l, firstRow, pastLengths, planes.map((tensor) => tensor.data as KvArray));
+        for (const tensor of planes) tensor.dispose();
       }
     }
     this.kv.noteWritten(firstRow, pastLengths.map((past) => past + newTokens));

@@ -13,6 +13,8 @@ export interface SessionConfig {
    * sessions share the cores: one's spinning threads would take cycles from the other's work.
    */
   spinning?: boolean;
+  /** Writes onnxruntime's per-operator profile (JSON) to files starting with this prefix; for probes, not the server. */
+  profileFilePrefix?: string;
 }
 
 /** Raised when the CUDA provider's libraries are not installed beside onnxruntime-node. */
@@ -36,6 +38,7 @@ export async function openSession(onnxPath: string, config: SessionConfig): Prom
     executionProviders:
       config.device === 'cuda' ? [{ name: 'cuda', deviceId: config.deviceId ?? 0 }, 'cpu'] : ['cpu'],
     logSeverityLevel: 3,
+    ...(config.profileFilePrefix !== undefined ? { enableProfiling: true, profileFilePrefix: config.profileFilePrefix } : {}),
     ...(config.spinning === false ? { extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } } } : {}),
   };
   try {

@@ -1,4 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
+import type { KvCacheType } from './kv-pool.js';
 
 /** Element types the runner can feed as token ids and hold as KV cache / read as logits. */
 export type TokenIdType = 'int32' | 'int64';
@@ -17,7 +18,8 @@ export interface SessionIO {
   numLayers: number;
   kvHeads: number;
   headDim: number;
-  kvType: FloatType;
+  /** float32/float16, or 'int8': uint8 key and int8 value codes with float32 scales per position and head. */
+  kvType: KvCacheType;
   logitsType: FloatType;
   vocabSize: number;
   /**
@@ -28,18 +30,17 @@ export interface SessionIO {
   kvOutputs: 'present' | 'new-positions';
   /** logits hold only each row's last position ([B, 1, vocab], a prefill graph) instead of every new one. */
   lastPositionLogits: boolean;
-  pastKey(layer: number): string;
-  pastValue(layer: number): string;
-  /** The layer's KV outputs: `present.N.*` or `new_key_values.N.*`, by kvOutputs. */
-  outputKey(layer: number): string;
-  outputValue(layer: number): string;
+  /** The layer's cache inputs in KvPool's plane order: key, value (then key_scale, value_scale for int8). */
+  pastNames(layer: number): string[];
+  /** The layer's KV outputs in the same order: `present.N.*` or `new_key_values.N.*`, by kvOutputs. */
+  outputNames(layer: number): string[];
 }
 
 export class UnsupportedGraphError extends Error {
   override name = 'UnsupportedGraphError';
 }
 
-const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
+const PAST = /^past_key_values\.(\d+)\.(key|value|key_scale|value_scale)$/;
 const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'position_ids']);
 
 export function describeSession(
@@ -71,6 +72,9 @@ export function describeSession(
   const outputPrefix = kvOutputs === 'present' ? 'present' : 'new_key_values';
   const vocabSize = logits.shape[2];
   if (typeof vocabSize !== 'number') throw new UnsupportedGraphError('logits must have a static vocab dim');
+  const int8 = inputs.has('past_key_values.0.key_scale');
+  if (int8 && kvOutputs !== 'new-positions') throw new UnsupportedGraphError('an int8 KV cache needs new_key_values outputs, not presents');
+  const planeNames = int8 ? ['key', 'value', 'key_scale', 'value_scale'] : ['key', 'value'];
 
   const io: SessionIO = {
     inputIdsType: tokenIdType(inputIds.type, 'input_ids'),
@@ -79,28 +83,22 @@ export function describeSession(
     numLayers,
     kvHeads,
     headDim,
-    kvType: floatType(key0.type, 'past_key_values.0.key'),
+    kvType: int8 ? 'int8' : floatType(key0.type, 'past_key_values.0.key'),
     logitsType: floatType(logits.type, 'logits'),
     vocabSize,
     kvOutputs,
     lastPositionLogits: logits.shape[1] === 1,
-    pastKey: (l) => `past_key_values.${l}.key`,
-    pastValue: (l) => `past_key_values.${l}.value`,
-    outputKey: (l) => `${outputPrefix}.${l}.key`,
-    outputValue: (l) => `${outputPrefix}.${l}.value`,
+    pastNames: (l) => planeNames.map((plane) => `past_key_values.${l}.${plane}`),
+    outputNames: (l) => planeNames.map((plane) => `${outputPrefix}.${l}.${plane}`),
   };
-  // Every layer's cache inputs and KV outputs share one element type: the pool holds one.
-  const kvValues = (l: number) => [
-    ['input', inputs, io.pastKey(l)],
-    ['input', inputs, io.pastValue(l)],
-    ['output', outputs, io.outputKey(l)],
-    ['output', outputs, io.outputValue(l)],
-  ] as const;
+  // Every layer's cache inputs and KV outputs of one plane share one element type: the pool holds one.
+  const expected = int8 ? ['uint8', 'int8', 'float32', 'float32'] : [key0.type, key0.type];
   for (let l = 0; l < numLayers; l++) {
-    for (const [kind, metadata, name] of kvValues(l)) {
-      if (tensorMeta(metadata.get(name), `${kind} ${name}`).type !== key0.type) {
-        throw new UnsupportedGraphError(`${name} differs in dtype from past_key_values.0.key`);
-      }
+    for (const [kind, metadata, names] of [['input', inputs, io.pastNames(l)], ['output', outputs, io.outputNames(l)]] as const) {
+      names.forEach((name, plane) => {
+        const type = tensorMeta(metadata.get(name), `${kind} ${name}`).type;
+        if (type !== expected[plane]) throw new UnsupportedGraphError(`${name} has dtype ${type}; expected ${expected[plane]}`);
+      });
     }
   }
   return io;
