@@ -12,14 +12,18 @@ const shape = { numLayers: 2, kvHeads: 2, headDim: 4, kvType: 'float32', maxSeqs
 const mark = (layer: number, kind: number, row: number, head: number, position: number, dim: number) =>
   1 + dim + 10 * position + 10_000 * head + 100_000 * row + 1_000_000 * kind + 10_000_000 * layer;
 
+/** The mark as the plane's element type holds it: int8 planes (an int8 cache's codes) keep it modulo a prime, still never 0. */
+const fit = (value: number, type: ort.Tensor['type']) => (type === 'uint8' || type === 'int8' ? 1 + (value % 113) : value);
+
 /** Writes the marks of positions [0, length) of `row` through the pool's current view, as GQA would. */
 function writeRow(pool: KvPool, row: number, length: number): void {
   for (const [layer, tensors] of pool.view(row, 1).entries()) {
     tensors.forEach((tensor, kind) => {
       const data = tensor.data as Float32Array;
-      for (let h = 0; h < shape.kvHeads; h++) {
+      const width = tensor.dims[3];
+      for (let h = 0; h < pool.shape.kvHeads; h++) {
         for (let p = 0; p < length; p++) {
-          for (let d = 0; d < shape.headDim; d++) data[(h * pool.capacity + p) * shape.headDim + d] = mark(layer, kind, row, h, p, d);
+          for (let d = 0; d < width; d++) data[(h * pool.capacity + p) * width + d] = fit(mark(layer, kind, row, h, p, d), tensor.type);
         }
       }
     });
@@ -32,10 +36,11 @@ function rowMatches(pool: KvPool, row: number, length: number, asRow = row): boo
   for (const [layer, tensors] of pool.view(row, 1).entries()) {
     for (const [kind, tensor] of tensors.entries()) {
       const data = tensor.data as Float32Array;
-      for (let h = 0; h < shape.kvHeads; h++) {
+      const width = tensor.dims[3];
+      for (let h = 0; h < pool.shape.kvHeads; h++) {
         for (let p = 0; p < length; p++) {
-          for (let d = 0; d < shape.headDim; d++) {
-            if (data[(h * pool.capacity + p) * shape.headDim + d] !== mark(layer, kind, asRow, h, p, d)) return false;
+          for (let d = 0; d < width; d++) {
+            if (data[(h * pool.capacity + p) * width + d] !== fit(mark(layer, kind, asRow, h, p, d), tensor.type)) return false;
           }
         }
       }
@@ -93,15 +98,16 @@ describe('KvPool capacity growth', () => {
     expect(pool.capacity).toBe(64);
   });
 
-  it('carries every written position of every row into the wider layout and leaves unwritten rows zero', () => {
-    const pool = new KvPool(shape);
+  it.each(['float32', 'int8'] as const)('carries every written position of every row (and plane, %s) into the wider layout and leaves unwritten rows zero', (kvType) => {
+    const pool = new KvPool({ ...shape, kvType });
+    expect(pool.view(0, 1)[0].map((tensor) => `${tensor.type} ${tensor.dims[3]}`)).toEqual(kvType === 'int8' ? ['uint8 4', 'int8 4', 'float32 1', 'float32 1'] : ['float32 4', 'float32 4']);
     writeRow(pool, 0, 50);
     writeRow(pool, 2, 64);
     pool.reserve(100);
     expect(pool.capacity).toBe(128);
     expect(rowMatches(pool, 0, 50)).toBe(true);
     expect(rowMatches(pool, 2, 64)).toBe(true);
-    expect((pool.view(1, 1)[0][0].data as Float32Array).every((v) => v === 0)).toBe(true);
+    expect(pool.view(1, 1).flat().every((tensor) => (tensor.data as Float32Array).every((v) => v === 0))).toBe(true);
     // Rows copied and swapped in the wider layout are carried through the next widening too.
     pool.copyRow(2, 1, 64);
     pool.swapRows(0, 2, 64);

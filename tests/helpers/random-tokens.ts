@@ -10,3 +10,12 @@ export function randomTokens(count: number, seed: number, vocabSize: number): nu
     return state % vocabSize;
   });
 }
+
+/** A deterministic uniform [0, 1) generator (the same linear congruential generator). */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
