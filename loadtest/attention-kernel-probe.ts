@@ -28,12 +28,36 @@ const rowCounts = (process.argv[3] ?? '1,8').split(',').map(Number);
 function build(variant: string): Uint8Array {
   const g = new GraphBuilder(new InlineInitializerStore());
   const q = g.input(valueInfo('q', DataType.FLOAT, ['B', KV_HEADS, GROUPS, HEAD_DIM]));
-  const cacheType = variant === 'fp32' ? DataType.FLOAT : variant === 'fp16cast' ? DataType.FLOAT16 : DataType.INT8;
-  const k = g.input(valueInfo('k', variant === 'int8mm' ? DataType.UINT8 : cacheType, ['B', KV_HEADS, 'P', HEAD_DIM]));
+  const cacheType = variant.startsWith('fp32') ? DataType.FLOAT : variant === 'fp16cast' ? DataType.FLOAT16 : DataType.INT8;
+  const k = g.input(valueInfo('k', variant === 'int8mm' ? DataType.UINT8 : cacheType, variant === 'fp32gemv' || variant === 'int8t' ? ['B', KV_HEADS, HEAD_DIM, 'P'] : ['B', KV_HEADS, 'P', HEAD_DIM]));
   const v = g.input(valueInfo('v', cacheType, ['B', KV_HEADS, 'P', HEAD_DIM]));
   const scale = { float: 1 / Math.sqrt(HEAD_DIM) };
   let out: string;
-  if (variant === 'fp32' || variant === 'fp16cast' || variant === 'int8deq') {
+  if (variant === 'fp32gemv') {
+    // Keys stored transposed [B, kv, D, P]; each query head a separate 1-row product (MLAS's GEMV path).
+    const q5 = g.op('Reshape', 'q5', [q, g.int64([0, KV_HEADS, GROUPS, 1, HEAD_DIM])]);
+    const kt = g.op('Unsqueeze', 'kt5', [k, g.int64([2])]); // [B, kv, 1, D, P]
+    const scores = g.op('MatMul', 'scores', [q5, kt]); // [B, kv, G, 1, P]
+    const probs = g.op('Softmax', 'softmax', [g.op('Mul', 'alpha', [scores, g.float32(scale.float)])], { axis: -1 });
+    const v5 = g.op('Unsqueeze', 'v5', [v, g.int64([2])]); // [B, kv, 1, P, D]
+    out = g.op('Reshape', 'o4', [g.op('MatMul', 'pv', [probs, v5]), g.int64([0, KV_HEADS, GROUPS, HEAD_DIM])]);
+  } else if (variant === 'int8t') {
+    // Keys stored transposed as int8 [B, kv, D, P] (B operand); the query as uint8 A (7-bit, zero point 64).
+    const ks = g.input(valueInfo('ks', DataType.FLOAT, ['B', KV_HEADS, 1, 'P']));
+    const vs = g.input(valueInfo('vs', DataType.FLOAT, ['B', KV_HEADS, 1, 'P']));
+    const qMax = g.op('ReduceMax', 'qmax', [g.op('Abs', 'qabs', [q])], { axes: [-1], keepdims: 1 });
+    const qScale = g.op('Max', 'qscale', [g.op('Div', 'qdiv', [qMax, g.float32(63)]), g.float32(1e-30)]);
+    const qCodes = g.op('Cast', 'qcast', [g.op('Add', 'q64', [g.op('Round', 'qround', [g.op('Div', 'qq', [q, qScale])]), g.float32(64)])], { to: DataType.UINT8 });
+    const raw = g.node('MatMulIntegerToFloat', 'qk', [qCodes, k, g.float32(1), g.float32(1), g.uint8(64)], { domain: MICROSOFT_DOMAIN })[0]; // [B,kv,G,P]
+    const scores = g.op('Mul', 'kscale', [g.op('Mul', 'qscale_rows', [raw, g.op('Mul', 'alpha', [qScale, g.float32(scale.float)])]), ks]);
+    const probs = g.op('Softmax', 'softmax', [scores], { axis: -1 });
+    const weighted = g.op('Mul', 'pw', [probs, vs]);
+    const pMax = g.op('ReduceMax', 'pmax', [weighted], { axes: [-1], keepdims: 1 });
+    const pScale = g.op('Max', 'pscale', [g.op('Div', 'pdiv', [pMax, g.float32(127)]), g.float32(1e-30)]);
+    const pCodes = g.op('Cast', 'pcast', [g.op('Round', 'pround', [g.op('Div', 'pq', [weighted, pScale])])], { to: DataType.UINT8 });
+    const pv = g.node('MatMulIntegerToFloat', 'pv', [pCodes, v, g.float32(1), g.float32(1)], { domain: MICROSOFT_DOMAIN })[0];
+    out = g.op('Mul', 'pv_scale', [pv, pScale]);
+  } else if (variant === 'fp32' || variant === 'fp16cast' || variant === 'int8deq') {
     let kf = k;
     let vf = v;
     if (variant === 'fp16cast') {
@@ -80,8 +104,9 @@ function feedsFor(variant: string, rows: number): Record<string, ort.Tensor> {
   const q = new Float32Array(rows * KV_HEADS * GROUPS * HEAD_DIM).map((_, i) => Math.sin(i * 0.37));
   const dims = [rows, KV_HEADS, P, HEAD_DIM];
   const feeds: Record<string, ort.Tensor> = { q: new ort.Tensor('float32', q, [rows, KV_HEADS, GROUPS, HEAD_DIM]) };
-  if (variant === 'fp32') {
-    feeds.k = new ort.Tensor('float32', new Float32Array(cache).map((_, i) => Math.cos(i * 0.11)), dims);
+  const kDims = variant === 'fp32gemv' || variant === 'int8t' ? [rows, KV_HEADS, HEAD_DIM, P] : dims;
+  if (variant.startsWith('fp32')) {
+    feeds.k = new ort.Tensor('float32', new Float32Array(cache).map((_, i) => Math.cos(i * 0.11)), kDims);
     feeds.v = new ort.Tensor('float32', new Float32Array(cache).map((_, i) => Math.sin(i * 0.13)), dims);
   } else if (variant === 'fp16cast') {
     feeds.k = new ort.Tensor('float16', new Uint16Array(cache).fill(0x3c00), dims);
@@ -89,10 +114,11 @@ function feedsFor(variant: string, rows: number): Record<string, ort.Tensor> {
   } else {
     feeds.k = variant === 'int8mm'
       ? new ort.Tensor('uint8', new Uint8Array(cache).map((_, i) => (i * 37) % 255), dims)
-      : new ort.Tensor('int8', new Int8Array(cache).map((_, i) => (i * 37) % 127 - 63), dims);
+      : new ort.Tensor('int8', new Int8Array(cache).map((_, i) => (i * 37) % 127 - 63), kDims);
     feeds.v = new ort.Tensor('int8', new Int8Array(cache).map((_, i) => (i * 53) % 127 - 63), dims);
-    feeds.ks = new ort.Tensor('float32', new Float32Array(rows * KV_HEADS * P).fill(0.01), [rows, KV_HEADS, P, 1]);
-    feeds.vs = new ort.Tensor('float32', new Float32Array(rows * KV_HEADS * P).fill(0.01), [rows, KV_HEADS, P, 1]);
+    const scaleDims = variant === 'int8t' ? [rows, KV_HEADS, 1, P] : [rows, KV_HEADS, P, 1];
+    feeds.ks = new ort.Tensor('float32', new Float32Array(rows * KV_HEADS * P).fill(0.01), scaleDims);
+    feeds.vs = new ort.Tensor('float32', new Float32Array(rows * KV_HEADS * P).fill(0.01), scaleDims);
   }
   return feeds;
 }

@@ -33,7 +33,7 @@ function build(variant: string): Uint8Array {
     const q = quantizeBlockwise(w, N, K, bits, 128);
     const p = g.initializer('wq', DataType.UINT8, [N, K / 128, (128 * bits) / 8], q.packed);
     const s = g.initializer('ws', DataType.FLOAT, [N, K / 128], bytesOf(q.scales));
-    y = g.node('MatMulNBits', 'mm', [x, p, s], { outputs: ['y'], attributes: { K, N, bits, block_size: 128, accuracy_level: 4 }, domain: MICROSOFT_DOMAIN })[0];
+    y = g.node('MatMulNBits', 'mm', [x, p, s], { outputs: ['y'], attributes: { K, N, bits, block_size: 128, accuracy_level: Number(process.env.ACCURACY_LEVEL ?? 4) }, domain: MICROSOFT_DOMAIN })[0];
   } else {
     // Per-column int8 weights [K, N].
     const wt = new Int8Array(K * N);

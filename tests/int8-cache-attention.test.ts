@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { addCacheReadAttention, addCacheReadInputs } from '../src/convert/onnx/cache-read-attention.js';
+import { addCacheReadAttention, addCacheReadInputs, addJoinedMask } from '../src/convert/onnx/cache-read-attention.js';
 import { GraphBuilder } from '../src/convert/onnx/graph-builder.js';
 import { bytesOf, InlineInitializerStore } from '../src/convert/onnx/initializer-store.js';
 import { addInt8CacheAttention } from '../src/convert/onnx/int8-cache-attention.js';
@@ -43,15 +43,15 @@ function buildAttention(variant: Variant): Uint8Array {
   if (variant === 'float') {
     const pastKey = g.input(valueInfo('past_key', DataType.FLOAT, cacheDims(headDim)));
     const pastValue = g.input(valueInfo('past_value', DataType.FLOAT, cacheDims(headDim)));
-    const inputs = addCacheReadInputs(g, shape, { attentionMask, inputIds, pastKey0: pastKey, cosCache, sinCache });
+    const inputs = addCacheReadInputs(g, shape, { attentionMask, inputIds, pastCache0: pastValue, cosCache, sinCache });
     out = addCacheReadAttention(g, shape, '/attn', inputs, { q, k, v, pastKey, pastValue, newKeyName: 'new_key', newValueName: 'new_value' });
   } else {
-    const key = g.input(valueInfo('past_key', DataType.UINT8, cacheDims(headDim)));
+    const key = g.input(valueInfo('past_key', DataType.INT8, ['B', kvHeads, headDim, 'P']));
     const value = g.input(valueInfo('past_value', DataType.INT8, cacheDims(headDim)));
     const keyScale = g.input(valueInfo('past_key_scale', DataType.FLOAT, cacheDims(1)));
     const valueScale = g.input(valueInfo('past_value_scale', DataType.FLOAT, cacheDims(1)));
-    const inputs = addCacheReadInputs(g, shape, { attentionMask, inputIds, pastKey0: key, cosCache, sinCache });
-    out = addInt8CacheAttention(g, shape, '/attn', inputs, {
+    const inputs = addCacheReadInputs(g, shape, { attentionMask, inputIds, pastCache0: value, cosCache, sinCache });
+    out = addInt8CacheAttention(g, shape, '/attn', inputs, addJoinedMask(g, inputs), {
       q,
       k,
       v,
@@ -64,10 +64,10 @@ function buildAttention(variant: Variant): Uint8Array {
   return encodeModel(g.toModel('attention', {}));
 }
 
-/** Symmetric codes per (head, position) over headDim values, as the int8 graph stores them. */
-function quantizeCache(cache: Float32Array, offset: number): { codes: Uint8Array | Int8Array; scales: Float32Array; dequantized: Float32Array } {
+/** Symmetric codes per (head, position) over headDim values, as the int8 graph stores them ([kvHeads, P, headDim] here). */
+function quantizeCache(cache: Float32Array): { codes: Int8Array; scales: Float32Array; dequantized: Float32Array } {
   const rows = cache.length / headDim;
-  const codes = offset ? new Uint8Array(cache.length) : new Int8Array(cache.length);
+  const codes = new Int8Array(cache.length);
   const scales = new Float32Array(rows);
   const dequantized = new Float32Array(cache.length);
   for (let r = 0; r < rows; r++) {
@@ -77,7 +77,7 @@ function quantizeCache(cache: Float32Array, offset: number): { codes: Uint8Array
     scales[r] = scale;
     for (let d = 0; d < headDim; d++) {
       const code = Math.round(cache[r * headDim + d] / scale);
-      codes[r * headDim + d] = code + offset;
+      codes[r * headDim + d] = code;
       dequantized[r * headDim + d] = code * scale;
     }
   }
@@ -108,8 +108,15 @@ async function compare(sink: boolean): Promise<number> {
   }
   const k = new Float32Array(kvHeads * headDim).map(normal);
   const v = new Float32Array(kvHeads * headDim).map(normal);
-  const keys = quantizeCache(pastKey, 128);
-  const values = quantizeCache(pastValue, 0);
+  const keys = quantizeCache(pastKey);
+  const values = quantizeCache(pastValue);
+  // The graph reads key codes transposed: [kvHeads, headDim, P].
+  const keyCodesT = new Int8Array(keys.codes.length);
+  for (let h = 0; h < kvHeads; h++) {
+    for (let p = 0; p < CACHED; p++) {
+      for (let d = 0; d < headDim; d++) keyCodesT[(h * headDim + d) * CACHED + p] = keys.codes[(h * CACHED + p) * headDim + d];
+    }
+  }
   const common = {
     input_ids: new ort.Tensor('int64', new BigInt64Array(1), [1, 1]),
     attention_mask: new ort.Tensor('int64', new BigInt64Array(CACHED + 1).fill(1n), [1, CACHED + 1]),
@@ -131,8 +138,8 @@ async function compare(sink: boolean): Promise<number> {
   // step's own key and value, which the int8 graph quantizes and the float one does not).
   const expected = await run('float', { past_key: new ort.Tensor('float32', keys.dequantized, dims), past_value: new ort.Tensor('float32', values.dequantized, dims) });
   const ours = await run('int8', {
-    past_key: new ort.Tensor('uint8', keys.codes as Uint8Array, dims),
-    past_value: new ort.Tensor('int8', values.codes as Int8Array, dims),
+    past_key: new ort.Tensor('int8', keyCodesT, [1, kvHeads, headDim, CACHED]),
+    past_value: new ort.Tensor('int8', values.codes, dims),
     past_key_scale: new ort.Tensor('float32', keys.scales, scaleDims),
     past_value_scale: new ort.Tensor('float32', values.scales, scaleDims),
   });

@@ -15,15 +15,22 @@ const mark = (layer: number, kind: number, row: number, head: number, position: 
 /** The mark as the plane's element type holds it: int8 planes (an int8 cache's codes) keep it modulo a prime, still never 0. */
 const fit = (value: number, type: ort.Tensor['type']) => (type === 'uint8' || type === 'int8' ? 1 + (value % 113) : value);
 
+/** A view tensor is [1, kvHeads, capacity, width], or transposed [1, kvHeads, width, capacity] (dim 2 is not the capacity). */
+const isTransposed = (tensor: ort.Tensor, pool: KvPool) => tensor.dims[3] === pool.capacity && tensor.dims[2] !== pool.capacity;
+const widthOf = (tensor: ort.Tensor) => Math.min(tensor.dims[2], tensor.dims[3]);
+function offset(pool: KvPool, tensor: ort.Tensor, head: number, position: number, dim: number): number {
+  const width = widthOf(tensor);
+  return isTransposed(tensor, pool) ? (head * width + dim) * pool.capacity + position : (head * pool.capacity + position) * width + dim;
+}
+
 /** Writes the marks of positions [0, length) of `row` through the pool's current view, as GQA would. */
 function writeRow(pool: KvPool, row: number, length: number): void {
   for (const [layer, tensors] of pool.view(row, 1).entries()) {
     tensors.forEach((tensor, kind) => {
       const data = tensor.data as Float32Array;
-      const width = tensor.dims[3];
       for (let h = 0; h < pool.shape.kvHeads; h++) {
         for (let p = 0; p < length; p++) {
-          for (let d = 0; d < width; d++) data[(h * pool.capacity + p) * width + d] = fit(mark(layer, kind, row, h, p, d), tensor.type);
+          for (let d = 0; d < widthOf(tensor); d++) data[offset(pool, tensor, h, p, d)] = fit(mark(layer, kind, row, h, p, d), tensor.type);
         }
       }
     });
@@ -36,11 +43,10 @@ function rowMatches(pool: KvPool, row: number, length: number, asRow = row): boo
   for (const [layer, tensors] of pool.view(row, 1).entries()) {
     for (const [kind, tensor] of tensors.entries()) {
       const data = tensor.data as Float32Array;
-      const width = tensor.dims[3];
       for (let h = 0; h < pool.shape.kvHeads; h++) {
         for (let p = 0; p < length; p++) {
-          for (let d = 0; d < width; d++) {
-            if (data[(h * pool.capacity + p) * width + d] !== fit(mark(layer, kind, asRow, h, p, d), tensor.type)) return false;
+          for (let d = 0; d < widthOf(tensor); d++) {
+            if (data[offset(pool, tensor, h, p, d)] !== fit(mark(layer, kind, asRow, h, p, d), tensor.type)) return false;
           }
         }
       }
@@ -100,7 +106,7 @@ describe('KvPool capacity growth', () => {
 
   it.each(['float32', 'int8'] as const)('carries every written position of every row (and plane, %s) into the wider layout and leaves unwritten rows zero', (kvType) => {
     const pool = new KvPool({ ...shape, kvType });
-    expect(pool.view(0, 1)[0].map((tensor) => `${tensor.type} ${tensor.dims[3]}`)).toEqual(kvType === 'int8' ? ['uint8 4', 'int8 4', 'float32 1', 'float32 1'] : ['float32 4', 'float32 4']);
+    expect(pool.view(0, 1)[0].map((tensor) => `${tensor.type} ${widthOf(tensor)}`)).toEqual(kvType === 'int8' ? ['int8 4', 'int8 4', 'float32 1', 'float32 1'] : ['float32 4', 'float32 4']);
     writeRow(pool, 0, 50);
     writeRow(pool, 2, 64);
     pool.reserve(100);

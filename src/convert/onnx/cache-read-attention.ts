@@ -38,12 +38,12 @@ const MASKED = -3.4028234663852886e38;
 
 /**
  * Derives positions and masks from `attention_mask` [B, total] (each row: past + S ones, then
- * zeros), `input_ids` [B, S] and the cache input [B, kvHeads, P, headDim] of layer 0.
+ * zeros), `input_ids` [B, S] and a cache input [B, kvHeads, P, width] of layer 0.
  */
 export function addCacheReadInputs(
   g: GraphBuilder,
   shape: Qwen3Shape,
-  tensors: { attentionMask: string; inputIds: string; pastKey0: string; cosCache: string; sinCache: string },
+  tensors: { attentionMask: string; inputIds: string; pastCache0: string; cosCache: string; sinCache: string },
 ): CacheReadInputs {
   const path = '/model/cache_read_inputs';
   const groups = shape.numAttentionHeads / shape.numKeyValueHeads;
@@ -52,7 +52,7 @@ export function addCacheReadInputs(
     g.op('Gather', `${path}/${name}/Gather`, [g.op('Shape', `${path}/${name}/Shape`, [tensor]), scalar(axis)], { axis: 0 }); // int64 scalar
 
   const newTokens = dim(tensors.inputIds, 1, 'new_tokens'); // S
-  const cached = dim(tensors.pastKey0, 2, 'cache_positions'); // P
+  const cached = dim(tensors.pastCache0, 2, 'cache_positions'); // P
   const rowLengths = g.op('ReduceSum', `${path}/ReduceSum`, [tensors.attentionMask, g.int64([1])], { keepdims: 1 }); // [B, 1]
   const pastLengths = g.op('Sub', `${path}/past_lengths`, [rowLengths, newTokens]); // [B, 1]
 
@@ -76,6 +76,21 @@ export function addCacheReadInputs(
     g.op('Unsqueeze', `${path}/split_sizes/cached`, [cached, g.int64([0])]),
   ], { axis: 0 }); // [2]
   return { positionIds, pastMask, newMask, splitSizes, cosCache: tensors.cosCache, sinCache: tensors.sinCache };
+}
+
+/**
+ * The causal mask of the new positions and the mask of the cached ones joined, new positions first
+ * as the scores are: [B, 1, groups * S, S + P]. Computed once for every layer.
+ */
+export function addJoinedMask(g: GraphBuilder, inputs: CacheReadInputs): string {
+  const path = '/model/cache_read_inputs/joined_mask';
+  const newMask = g.op('Unsqueeze', `${path}/new`, [inputs.newMask, g.int64([0, 1])]); // [1, 1, groups * S, S]
+  // Zeros of the shapes each part must be broadcast to (0 * the finite mask value is 0).
+  const zerosOf = (mask: string, name: string) =>
+    g.op('Mul', `${path}/${name}/zeros`, [g.op('Slice', `${path}/${name}/Slice`, [mask, g.int64([0]), g.int64([1]), g.int64([-1])]), g.float32(0)]);
+  const newFull = g.op('Add', `${path}/new/rows`, [newMask, zerosOf(inputs.pastMask, 'past')]); // [B, 1, groups * S, S]
+  const pastFull = g.op('Add', `${path}/past/rows`, [inputs.pastMask, zerosOf(newMask, 'new')]); // [B, 1, groups * S, P]
+  return g.op('Concat', `${path}/Concat`, [newFull, pastFull], { axis: -1 });
 }
 
 /** What both cache readers start from: the grouped, rotated queries and the step's own keys and values, heads first. */

@@ -110,6 +110,16 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A float32 constant tensor, shared like int64's. */
+  float32Tensor(values: number[], dims: number[]): string {
+    const name = `/model/constants/FLOAT/[${values.join(', ')}]/[${dims.join(', ')}]`;
+    if (!this.constants.has(name)) {
+      this.constants.add(name);
+      this.initializer(name, DataType.FLOAT, dims, bytesOf(Float32Array.from(values)));
+    }
+    return name;
+  }
+
   /** A uint8 scalar constant initializer, shared like int64's. */
   uint8(value: number): string {
     const name = `/model/constants/UINT8/${value}`;

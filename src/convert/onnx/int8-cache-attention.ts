@@ -7,45 +7,47 @@ import { addSymmetricRowCodes } from './row-int8-projection.js';
 
 /**
  * Attention over an 8-bit KV cache, read by onnxruntime's integer GEMM (MatMulIntegerToFloat, the
- * u8 x s8 kernel that has AVX2, VNNI and AMX variants) instead of being widened to float first.
+ * u8 x s8 kernel with AVX2, VNNI and AMX variants) instead of being widened to float first.
  *
  * Why: a decode step reads every cached position of every layer; in float32 that is 4 bytes an
- * element (a 2048-token qwen3-4b row: 604 MB a step), and widening int8 or fp16 codes back to
- * float32 before the products costs more than reading float32 (loadtest/attention-kernel-probe.ts).
- * The integer products read one byte an element and run about twice as fast as the float ones.
+ * element (a 2048-token qwen3-4b row: 604 MB a step, 60 ms of a 180 ms step on a 2-core EPYC),
+ * and widening int8 or fp16 codes back to float32 before the products costs more than reading
+ * float32 (loadtest/attention-kernel-probe.ts). The integer products read one byte an element.
  *
  * The cache (one scale per position and KV head, symmetric, as llama.cpp's q8_0 cache has one per
- * 32 values):
- * - keys: codes round(k / s) in [-127, 127] with s = max|k| / 127 over the head's 128 values,
- *   stored as uint8 code + 128, because keys are the GEMM's uint8 A operand (zero point 128);
- * - values: codes in [-127, 127] as int8, the s8 B operand of the second product;
+ * 32 values), all four as graph inputs and the step's part as outputs:
+ * - keys: int8 codes round(k / s) with s = max|k| / 127 over the head's values, stored transposed,
+ *   [B, kvHeads, headDim, P]: the right-hand (s8) matrix of q k^T, so the product runs with the
+ *   few query rows as its left-hand matrix and every cached position as a column;
+ * - values: int8 codes [B, kvHeads, P, headDim], the right-hand matrix of p v;
  * - scales: float32 [B, kvHeads, P, 1] each.
  *
- * The arithmetic, chosen so no int16 pair sum can saturate on AVX2 without VNNI (vpmaddubsw sums
+ * The arithmetic, chosen so no int16 pair sum can saturate on AVX2 without VNNI (vpmaddubsw adds
  * two u8 x s8 products in int16; see row-int8-projection.ts):
- * - scores: the query is quantized per row (one query head at one position) to 7-bit codes
- *   ([-63, 63]: 255 x 63 x 2 < 32767); key codes x query codes sum exactly in int32, then times the
- *   key's scale, the query row's scale and 1/sqrt(headDim). A cached key and a key of the current
- *   step go through the same operators, so a score does not depend on whether its key was in the
- *   cache or in the step (chunk boundaries and reused prefixes see the same numbers).
- * - values: each probability is multiplied by its value's scale, and the row is split into a coarse
- *   and a fine 7-bit code (hi = floor(w / step), lo = round((w - hi * step) / (step / 127)), step =
- *   row max / 127, both in [0, 127]: 127 x 127 x 2 < 32767): about 14 bits a probability, so the
- *   small probabilities of a row dominated by one position (an attention sink) still count. Both
- *   code rows go through one product with the value codes and are recombined in float.
+ * - scores: each query row (one query head at one position) is quantized to 7-bit codes held as
+ *   uint8 with zero point 64 (at most 127: 127 x 127 x 2 < 32767); the integer dot products with
+ *   the key codes are exact, then times the key's scale, the row's scale and 1/sqrt(headDim). A key
+ *   of the current step goes through the same operators as a cached one, so a score does not depend
+ *   on whether its key came from the cache or the step (chunk boundaries and reused prefixes see
+ *   the same numbers).
+ * - values: each probability times its value's scale, w, is coded per row on 14 bits,
+ *   x = w * 16383 / max(w), as two uint8 codes, hi = floor(x / 128) and lo = x - 128 hi (truncated;
+ *   both at most 127). One code of 7 bits would drop the many small probabilities beside an
+ *   attention sink (0.5 / 1000 is under half a step of 0.5 / 127). Both code rows go through one
+ *   product with the value codes; the result is (128 sum_hi + sum_lo) * max(w) / 16383.
  *
- * The new positions of the step are quantized first and attended in their quantized form, so every
- * position is seen as the cache will hold it. Outputs: the new positions' codes and scales, for the
- * runner to store.
+ * The step's own keys and values are quantized first and attended in that form, so every position
+ * is always seen as the cache holds it.
  */
 
 /** Code range of cached keys and values (symmetric int8). */
 const KV_CODE_MAX = 127;
-/** Code range of query rows: 7 bits, so u8 key codes x s8 query codes cannot saturate int16 pair sums. */
+/** Query rows: 7-bit codes around a uint8 zero point of 64, so no u8 x s8 pair sum exceeds int16. */
 const QUERY_CODE_MAX = 63;
-/** Code range of each of the two probability codes (uint8 A operand against 8-bit value codes). */
-const PROBABILITY_CODE_MAX = 127;
-const KEY_ZERO_POINT = 128;
+const QUERY_ZERO_POINT = 64;
+/** Probability rows: 14 bits as hi * 128 + lo. */
+const WEIGHT_CODE_MAX = 16383;
+const LO_RANGE = 128;
 
 export interface Int8CacheTensors {
   q: string;
@@ -56,53 +58,52 @@ export interface Int8CacheTensors {
   outputs: { key: string; value: string; keyScale: string; valueScale: string };
 }
 
-/** One layer's attention over the int8 cache; the operands as addCacheReadAttention takes them. Returns [B, S, heads * headDim]. */
-export function addInt8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, path: string, inputs: CacheReadInputs, tensors: Int8CacheTensors): string {
+/**
+ * One layer's attention over the int8 cache; q, k, v as addCacheReadAttention takes them and the
+ * joined mask of addJoinedMask. Returns [B, S, heads * headDim].
+ */
+export function addInt8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, path: string, inputs: CacheReadInputs, joinedMask: string, tensors: Int8CacheTensors): string {
   const { qGrouped, newKey, newValue } = addAttentionOperands(g, shape, path, inputs, tensors);
 
   // The step's keys and values, quantized as the cache holds them.
   const keyCodes = addSymmetricRowCodes(g, `${path}/new_key/quantize`, newKey, KV_CODE_MAX, tensors.outputs.keyScale);
-  const newKeyCodes = g.node('Cast', `${path}/new_key/Cast`, [g.op('Add', `${path}/new_key/offset`, [keyCodes.codes, g.float32(KEY_ZERO_POINT)])], {
+  const newKeyCodes = g.node('Transpose', `${path}/new_key/Transpose_codes`, [g.op('Cast', `${path}/new_key/Cast`, [keyCodes.codes], { to: DataType.INT8 })], {
     outputs: [tensors.outputs.key],
-    attributes: { to: DataType.UINT8 },
-  })[0];
+    attributes: { perm: [0, 1, 3, 2] },
+  })[0]; // [B, kvHeads, headDim, S]
   const valueCodes = addSymmetricRowCodes(g, `${path}/new_value/quantize`, newValue, KV_CODE_MAX, tensors.outputs.valueScale);
   const newValueCodes = g.node('Cast', `${path}/new_value/Cast`, [valueCodes.codes], { outputs: [tensors.outputs.value], attributes: { to: DataType.INT8 } })[0];
 
-  // Scores: keys (uint8 A) x query codes (int8 B, [B, kvHeads, headDim, groups * S]).
+  // Scores [B, kvHeads, groups * S, S + P], new positions first.
   const query = addSymmetricRowCodes(g, `${path}/q/quantize`, qGrouped, QUERY_CODE_MAX);
-  const queryCodes = g.op('Transpose', `${path}/q/codes`, [g.op('Cast', `${path}/q/Cast`, [query.codes], { to: DataType.INT8 })], { perm: [0, 1, 3, 2] });
+  const queryCodes = g.op('Cast', `${path}/q/Cast`, [g.op('Add', `${path}/q/offset`, [query.codes, g.float32(QUERY_ZERO_POINT)])], { to: DataType.UINT8 });
   const queryFactor = g.op('Mul', `${path}/q/factor`, [query.scales, g.float32(1 / Math.sqrt(shape.headDim))]); // [B, kvHeads, groups * S, 1]
-  const score = (codes: string, scales: string, name: string) => {
-    const products = g.node('MatMulIntegerToFloat', `${path}/${name}/MatMulIntegerToFloat`, [codes, queryCodes, g.float32(1), g.float32(1), g.uint8(KEY_ZERO_POINT)], { domain: MICROSOFT_DOMAIN })[0]; // [B, kvHeads, N, groups * S]
-    const keyScaled = g.op('Mul', `${path}/${name}/key_scale`, [products, scales]);
-    return g.op('Mul', `${path}/${name}/query_scale`, [g.op('Transpose', `${path}/${name}/Transpose`, [keyScaled], { perm: [0, 1, 3, 2] }), queryFactor]); // [B, kvHeads, groups * S, N]
-  };
-  const probs = addJoinedSoftmax(g, path, inputs, score(newKeyCodes, keyCodes.scales, 'new_scores'), score(tensors.past.key, tensors.past.keyScale, 'past_scores'));
+  const products = (keys: string, name: string) =>
+    g.node('MatMulIntegerToFloat', `${path}/${name}/MatMulIntegerToFloat`, [queryCodes, keys, g.float32(1), g.float32(1), g.uint8(QUERY_ZERO_POINT)], { domain: MICROSOFT_DOMAIN })[0];
+  const rawScores = g.op('Concat', `${path}/scores/raw`, [products(newKeyCodes, 'new_scores'), products(tensors.past.key, 'past_scores')], { axis: -1 });
+  const asRow = (scales: string, name: string) => g.op('Reshape', `${path}/${name}`, [scales, g.int64([0, 0, 1, -1])]); // [B, kvHeads, 1, N]
+  const joinedScales = (newScales: string, pastScales: string, name: string) =>
+    g.op('Concat', `${path}/${name}`, [asRow(newScales, `${name}/new`), asRow(pastScales, `${name}/past`)], { axis: -1 }); // [B, kvHeads, 1, S + P]
+  const keyScales = joinedScales(keyCodes.scales, tensors.past.keyScale, 'key_scales');
+  const scores = g.op('Add', `${path}/scores/mask`, [g.op('Mul', `${path}/scores/query_scale`, [g.op('Mul', `${path}/scores/key_scale`, [rawScores, keyScales]), queryFactor]), joinedMask]);
+  const probs = g.op('Softmax', `${path}/Softmax`, [scores], { axis: -1 });
 
-  // Probabilities times each value's scale ([B, kvHeads, 1, S + P], new positions first as in probs).
-  const asRow = (scales: string, name: string) => g.op('Reshape', `${path}/${name}`, [scales, g.int64([0, 0, 1, -1])]);
-  const valueScales = g.op('Concat', `${path}/value_scales`, [asRow(valueCodes.scales, 'new_value_scales'), asRow(tensors.past.valueScale, 'past_value_scales')], { axis: -1 });
-  const weights = g.op('Mul', `${path}/weights`, [probs, valueScales]);
-  const step = g.op('Max', `${path}/weights/step`, [
-    g.op('Div', `${path}/weights/step/Div`, [g.op('ReduceMax', `${path}/weights/ReduceMax`, [weights], { axes: [-1], keepdims: 1 }), g.float32(PROBABILITY_CODE_MAX)]),
-    g.float32(1.1754943508222875e-38),
-  ]); // [B, kvHeads, groups * S, 1]
-  const fineStep = g.op('Div', `${path}/weights/fine_step`, [step, g.float32(PROBABILITY_CODE_MAX)]);
-  const coarse = g.op('Floor', `${path}/weights/coarse`, [g.op('Div', `${path}/weights/coarse/Div`, [weights, step])]);
-  const remainder = g.op('Relu', `${path}/weights/remainder`, [g.op('Sub', `${path}/weights/remainder/Sub`, [weights, g.op('Mul', `${path}/weights/coarse/Mul`, [coarse, step])])]);
-  const fine = g.op('Round', `${path}/weights/fine`, [g.op('Div', `${path}/weights/fine/Div`, [remainder, fineStep])]);
-  const codes = g.op('Cast', `${path}/weights/Cast`, [g.op('Concat', `${path}/weights/codes`, [coarse, fine], { axis: -2 })], { to: DataType.UINT8 }); // [B, kvHeads, 2 * groups * S, S + P]
+  // Probabilities times their values' scales, coded on 14 bits per row.
+  const weights = g.op('Mul', `${path}/weights`, [probs, joinedScales(valueCodes.scales, tensors.past.valueScale, 'value_scales')]);
+  const rowMax = g.op('Max', `${path}/weights/max`, [g.op('ReduceMax', `${path}/weights/ReduceMax`, [weights], { axes: [-1], keepdims: 1 }), g.float32(1.1754943508222875e-38)]);
+  const factor = g.op('Div', `${path}/weights/factor`, [g.float32(WEIGHT_CODE_MAX), rowMax]); // [B, kvHeads, groups * S, 1]
+  const scaled = g.op('Mul', `${path}/weights/scaled`, [weights, factor]);
+  const hi = g.op('Floor', `${path}/weights/hi`, [g.op('Mul', `${path}/weights/hi/Mul`, [scaled, g.float32(1 / LO_RANGE)])]);
+  const lo = g.op('Sub', `${path}/weights/lo`, [scaled, g.op('Mul', `${path}/weights/lo/Mul`, [hi, g.float32(LO_RANGE)])]);
+  // Cast truncates lo's fraction: x is used as floor(x).
+  const codes = g.op('Cast', `${path}/weights/Cast`, [g.op('Concat', `${path}/weights/codes`, [hi, lo], { axis: -2 })], { to: DataType.UINT8 }); // [B, kvHeads, 2 * groups * S, S + P]
   const [newCodes, pastCodes] = g.node('Split', `${path}/weights/Split`, [codes, inputs.splitSizes], { outputs: 2, attributes: { axis: -1 } });
-  const product = (a: string, values: string, name: string) =>
+  const valueProducts = (a: string, values: string, name: string) =>
     g.node('MatMulIntegerToFloat', `${path}/${name}/MatMulIntegerToFloat`, [a, values, g.float32(1), g.float32(1)], { domain: MICROSOFT_DOMAIN })[0];
-  const sums = g.op('Add', `${path}/value_sums`, [product(pastCodes, tensors.past.value, 'past_values'), product(newCodes, newValueCodes, 'new_values')]); // [B, kvHeads, 2 * groups * S, headDim]
-  // coarse rows x step + fine rows x fineStep.
-  const factors = g.op('Concat', `${path}/value_sums/factors`, [step, fineStep], { axis: -2 }); // [B, kvHeads, 2 * groups * S, 1]
-  const halves = g.op('Reshape', `${path}/value_sums/halves`, [g.op('Mul', `${path}/value_sums/Mul`, [sums, factors]), g.int64([0, 0, 2, -1])]); // [B, kvHeads, 2, groups * S * headDim]
-  const attended = g.op('Reshape', `${path}/attended`, [
-    g.op('ReduceSum', `${path}/attended/ReduceSum`, [halves, g.int64([2])], { keepdims: 0 }),
-    g.int64([0, 0, -1, shape.headDim]),
-  ]); // [B, kvHeads, groups * S, headDim]
+  const sums = g.op('Add', `${path}/value_sums`, [valueProducts(pastCodes, tensors.past.value, 'past_values'), valueProducts(newCodes, newValueCodes, 'new_values')]); // [B, kvHeads, 2 * groups * S, headDim]
+  const halves = g.op('Reshape', `${path}/value_sums/halves`, [sums, g.int64([0, 0, 2, -1])]); // [B, kvHeads, 2, groups * S * headDim]
+  const weighted = g.op('Mul', `${path}/value_sums/Mul`, [halves, g.float32Tensor([LO_RANGE, 1], [2, 1])]);
+  const combined = g.op('Reshape', `${path}/value_sums/combined`, [g.op('ReduceSum', `${path}/value_sums/ReduceSum`, [weighted, g.int64([2])], { keepdims: 0 }), g.int64([0, 0, -1, shape.headDim])]);
+  const attended = g.op('Div', `${path}/attended`, [combined, factor]); // [B, kvHeads, groups * S, headDim]
   return addTokenMajor(g, shape, path, attended);
 }

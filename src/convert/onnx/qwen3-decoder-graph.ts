@@ -1,7 +1,7 @@
 import type { Qwen3Shape } from '../shape.js';
 import { EMBEDDING_WEIGHT, expectedWeightDims, FINAL_NORM_WEIGHT, LM_HEAD_WEIGHT, type WeightSource } from '../weights/weight-source.js';
 import { assertBlockSize } from './block-quantizer.js';
-import { addCacheReadAttention, addCacheReadInputs } from './cache-read-attention.js';
+import { addCacheReadAttention, addCacheReadInputs, addJoinedMask } from './cache-read-attention.js';
 import { DecoderContext, type ProjectionKernel, type TensorProgress } from './decoder-context.js';
 import { checkKvCache, DECODER_IO, DECODER_IO_TYPES, DIMS, type IoPrecision, type KvCache, type KvOutputs, layerName, resolveKvOutputs } from './decoder-io.js';
 import { addInt8CacheAttention } from './int8-cache-attention.js';
@@ -58,14 +58,17 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
   const int8Cache = options.kvCache === 'int8';
   const planes = cachePlanes(shape, types.kv, int8Cache);
   const past = Array.from({ length: shape.numHiddenLayers }, (_, layer) =>
-    planes.map(({ pastPattern, type, width }) => g.input(valueInfo(layerName(pastPattern, layer), type, [DIMS.batch, shape.numKeyValueHeads, DIMS.past, width]))),
+    planes.map(({ pastPattern, type, width, transposed }) =>
+      g.input(valueInfo(layerName(pastPattern, layer), type, transposed ? [DIMS.batch, shape.numKeyValueHeads, width, DIMS.past] : [DIMS.batch, shape.numKeyValueHeads, DIMS.past, width])),
+    ),
   );
 
   const kvOutputs = resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs);
   const { embedded, tiedLmHead } = addEmbedding(ctx, inputIds); // [B, S, hidden]
   const rotary = addRotaryCaches(g, shape.headDim, shape.ropeTheta, shape.maxPositionEmbeddings, types.kv);
   const pastKv = past.map(([key, value]) => ({ key, value }));
-  const cacheInputs = () => addCacheReadInputs(g, shape, { attentionMask, inputIds, pastKey0: past[0][0], ...rotary });
+  // The cache length P is dim 2 of a [B, kvHeads, P, width] input: the keys, or an int8 cache's values (its keys are transposed).
+  const cacheInputs = () => addCacheReadInputs(g, shape, { attentionMask, inputIds, pastCache0: past[0][int8Cache ? 1 : 0], ...rotary });
   const attend: AttentionCore =
     kvOutputs === 'present'
       ? gqaAttention(g, shape, addGqaInputs(g, attentionMask, rotary, types.kv), pastKv)
@@ -85,8 +88,9 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
   g.output(valueInfo(DECODER_IO.logits, types.logits, [DIMS.batch, lastOnly ? 1 : DIMS.sequence, shape.vocabSize]));
   const positions = kvOutputs === 'present' ? DIMS.total : DIMS.sequence;
   for (let layer = 0; layer < shape.numHiddenLayers; layer++) {
-    for (const { presentPattern, newPattern, type, width } of planes) {
-      g.output(valueInfo(layerName(kvOutputs === 'present' ? presentPattern : newPattern, layer), type, [DIMS.batch, shape.numKeyValueHeads, positions, width]));
+    for (const { presentPattern, newPattern, type, width, transposed } of planes) {
+      const dims = transposed ? [DIMS.batch, shape.numKeyValueHeads, width, positions] : [DIMS.batch, shape.numKeyValueHeads, positions, width];
+      g.output(valueInfo(layerName(kvOutputs === 'present' ? presentPattern : newPattern, layer), type, dims));
     }
   }
   return g.toModel('qwen3', options.metadata ?? {});
@@ -170,16 +174,17 @@ function addRotaryCaches(g: GraphBuilder, headDim: number, ropeTheta: number, ma
 
 /**
  * A layer's cache tensors in the runner's plane order (KvPool's kvPlanes): key and value in the
- * io type, or for an int8 cache uint8 keys, int8 values and their float32 scales.
+ * io type, or for an int8 cache int8 keys (transposed: [B, kvHeads, headDim, positions]), int8
+ * values and their float32 scales.
  */
-function cachePlanes(shape: Qwen3Shape, kvType: DataType, int8: boolean): { pastPattern: string; presentPattern: string; newPattern: string; type: DataType; width: number }[] {
+function cachePlanes(shape: Qwen3Shape, kvType: DataType, int8: boolean): { pastPattern: string; presentPattern: string; newPattern: string; type: DataType; width: number; transposed?: boolean }[] {
   const { headDim } = shape;
   const key = { pastPattern: DECODER_IO.pastKeyPattern, presentPattern: DECODER_IO.presentKeyPattern, newPattern: DECODER_IO.newKeyPattern };
   const value = { pastPattern: DECODER_IO.pastValuePattern, presentPattern: DECODER_IO.presentValuePattern, newPattern: DECODER_IO.newValuePattern };
   if (!int8) return [{ ...key, type: kvType, width: headDim }, { ...value, type: kvType, width: headDim }];
   // Scales only ever travel as new-position outputs: an int8 cache needs them (checkKvCache).
   return [
-    { ...key, type: DataType.UINT8, width: headDim },
+    { ...key, type: DataType.INT8, width: headDim, transposed: true },
     { ...value, type: DataType.INT8, width: headDim },
     { pastPattern: DECODER_IO.pastKeyScalePattern, presentPattern: '', newPattern: DECODER_IO.newKeyScalePattern, type: DataType.FLOAT, width: 1 },
     { pastPattern: DECODER_IO.pastValueScalePattern, presentPattern: '', newPattern: DECODER_IO.newValueScalePattern, type: DataType.FLOAT, width: 1 },
@@ -188,9 +193,10 @@ function cachePlanes(shape: Qwen3Shape, kvType: DataType, int8: boolean): { past
 
 /** The int8 cache's attention core, writing each layer's new codes and scales as graph outputs. */
 function int8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnType<typeof addCacheReadInputs>, past: string[][]): AttentionCore {
+  const joinedMask = addJoinedMask(g, inputs);
   return (layer, path, q, k, v) => {
     const [key, value, keyScale, valueScale] = past[layer];
-    return addInt8CacheAttention(g, shape, path, inputs, {
+    return addInt8CacheAttention(g, shape, path, inputs, joinedMask, {
       q,
       k,
       v,

@@ -2,9 +2,8 @@ import ort from 'onnxruntime-node';
 import type { FloatType } from './session-io.js';
 
 /**
- * How the cache is held: float32 or float16 keys and values, or 'int8': 8-bit codes with one
- * float32 scale per position and head (keys as uint8 offset by 128, values as int8; see
- * int8-cache-attention.ts for why that split).
+ * How the cache is held: float32 or float16 keys and values, or 'int8': int8 codes with one
+ * float32 scale per position and head, keys stored transposed (see int8-cache-attention.ts).
  */
 export type KvCacheType = FloatType | 'int8';
 
@@ -21,11 +20,24 @@ export interface KvPoolShape {
 
 export type KvArray = Float32Array | Uint16Array | Uint8Array | Int8Array;
 
-/** One of a layer's cache tensors, [rows, kvHeads, capacity, width]: keys, values or their scales. */
+/**
+ * One of a layer's cache tensors: keys, values or their scales, [rows, kvHeads, capacity, width],
+ * or with `transposed` [rows, kvHeads, width, capacity] (an int8 cache's keys, which attention
+ * reads as the right-hand matrix of q k^T).
+ */
 interface PlaneSpec {
   type: 'float32' | 'float16' | 'uint8' | 'int8';
   /** Elements per position and head: headDim for keys and values, 1 for scales. */
   width: number;
+  transposed?: boolean;
+}
+
+/**
+ * A row of a plane is a run of lines, each holding `capacity` positions of `unit` elements: one
+ * line per head ([capacity, width]) or, transposed, one per head and dimension ([capacity]).
+ */
+function linesOf(plane: PlaneSpec, kvHeads: number): { lines: number; unit: number } {
+  return plane.transposed ? { lines: kvHeads * plane.width, unit: 1 } : { lines: kvHeads, unit: plane.width };
 }
 
 /**
@@ -35,7 +47,7 @@ interface PlaneSpec {
 export function kvPlanes(kvType: KvCacheType, headDim: number): PlaneSpec[] {
   if (kvType !== 'int8') return [{ type: kvType, width: headDim }, { type: kvType, width: headDim }];
   return [
-    { type: 'uint8', width: headDim },
+    { type: 'int8', width: headDim, transposed: true },
     { type: 'int8', width: headDim },
     { type: 'float32', width: 1 },
     { type: 'float32', width: 1 },
@@ -140,20 +152,22 @@ export class KvPool {
   /** Per layer and plane, tensors over rows [firstRow, firstRow + count), each [count, kvHeads, capacity, width]. */
   view(firstRow: number, count: number): KvView {
     this.checkRows(firstRow, count);
+    const { kvHeads } = this.shape;
+    const capacity = this.capacityPositions;
     return this.buffers.map((layer) =>
       layer.map((buffer, p) => {
-        const { type, width } = this.planes[p];
-        const rowElements = this.shape.kvHeads * this.capacityPositions * width;
+        const { type, width, transposed } = this.planes[p];
+        const rowElements = kvHeads * capacity * width;
         const data = buffer.subarray(firstRow * rowElements, (firstRow + count) * rowElements);
-        return new ort.Tensor(type, data, [count, this.shape.kvHeads, this.capacityPositions, width]);
+        return new ort.Tensor(type, data, transposed ? [count, kvHeads, width, capacity] : [count, kvHeads, capacity, width]);
       }),
     );
   }
 
   /**
    * Stores one layer's new positions, as a cache-reading graph returns them: one array per plane,
-   * each [rows, kvHeads, S, width]; row i's S positions go after its `pastLengths[i]` cached ones.
-   * The caller has reserved room for them.
+   * each [rows, kvHeads, S, width] (transposed planes [rows, kvHeads, width, S]); row i's S
+   * positions go after its `pastLengths[i]` cached ones. The caller has reserved room for them.
    */
   writeNewPositions(layer: number, firstRow: number, pastLengths: readonly number[], planes: readonly KvArray[]): void {
     const { kvHeads } = this.shape;
@@ -162,13 +176,16 @@ export class KvPool {
     if (planes.length !== this.planes.length) throw new RangeError(`expected ${this.planes.length} KV planes, got ${planes.length}`);
     const capacity = this.capacityPositions;
     planes.forEach((source, p) => {
-      const { width } = this.planes[p];
+      const { lines, unit } = linesOf(this.planes[p], kvHeads);
       const target = this.buffers[layer][p];
-      const span = source.length / (rows * kvHeads); // S * width
+      const span = source.length / (rows * lines); // S * unit
       for (let r = 0; r < rows; r++) {
-        for (let h = 0; h < kvHeads; h++) {
-          const from = (r * kvHeads + h) * span;
-          target.set(source.subarray(from, from + span), ((firstRow + r) * kvHeads + h) * capacity * width + pastLengths[r] * width);
+        for (let line = 0; line < lines; line++) {
+          const from = (r * lines + line) * span;
+          const to = ((firstRow + r) * lines + line) * capacity * unit + pastLengths[r] * unit;
+          // A decode step's transposed keys are single elements: no subarray for each.
+          if (span === 1) target[to] = source[from];
+          else target.set(source.subarray(from, from + span), to);
         }
       }
     });
@@ -207,17 +224,16 @@ export class KvPool {
   }
 
   /**
-   * Calls `visit` once per buffer and head with the offset function of that head's span in a row
-   * and the span's element count (`length` positions).
+   * Calls `visit` once per buffer and line (see linesOf) with the offset function of that line's
+   * span in a row and the span's element count (`length` positions).
    */
   private forEachHeadSpan(length: number, visit: (buffer: KvArray, rowStart: (row: number) => number, span: number) => void): void {
-    const { kvHeads } = this.shape;
     const capacity = this.capacityPositions;
     for (const layer of this.buffers) {
       layer.forEach((buffer, p) => {
-        const { width } = this.planes[p];
-        for (let h = 0; h < kvHeads; h++) {
-          visit(buffer, (row) => (row * kvHeads + h) * capacity * width, length * width);
+        const { lines, unit } = linesOf(this.planes[p], this.shape.kvHeads);
+        for (let line = 0; line < lines; line++) {
+          visit(buffer, (row) => (row * lines + line) * capacity * unit, length * unit);
         }
       });
     }
@@ -231,14 +247,15 @@ export class KvPool {
     this.buffers = this.buffers.map((layer) =>
       layer.map((buffer, p) => {
         const plane = this.planes[p];
+        const { lines, unit } = linesOf(plane, kvHeads);
         const moved = this.allocateOne(plane, capacity);
         for (let row = 0; row < maxSeqs; row++) {
           // Rows never written stay zero pages: copying them would commit memory for nothing.
-          const span = Math.min(this.written[row], old) * plane.width;
+          const span = Math.min(this.written[row], old) * unit;
           if (span === 0) continue;
-          for (let h = 0; h < kvHeads; h++) {
-            const from = (row * kvHeads + h) * old * plane.width;
-            moved.set(buffer.subarray(from, from + span), (row * kvHeads + h) * capacity * plane.width);
+          for (let line = 0; line < lines; line++) {
+            const from = (row * lines + line) * old * unit;
+            moved.set(buffer.subarray(from, from + span), (row * lines + line) * capacity * unit);
           }
         }
         return moved;

@@ -18,7 +18,7 @@ export interface SessionIO {
   numLayers: number;
   kvHeads: number;
   headDim: number;
-  /** float32/float16, or 'int8': uint8 key and int8 value codes with float32 scales per position and head. */
+  /** float32/float16, or 'int8': int8 key (transposed) and value codes with float32 scales per position and head. */
   kvType: KvCacheType;
   logitsType: FloatType;
   vocabSize: number;
@@ -61,11 +61,13 @@ export function describeSession(
   const numLayers = [...inputs.keys()].filter((n) => PAST.exec(n)?.[2] === 'key').length;
   if (numLayers === 0) throw new UnsupportedGraphError('the graph has no past_key_values inputs');
   const key0 = tensorMeta(inputs.get('past_key_values.0.key'), 'input past_key_values.0.key');
+  // Values are [batch, kvHeads, pastLength, headDim] in every layout (an int8 cache's keys are transposed).
+  const value0 = tensorMeta(inputs.get('past_key_values.0.value'), 'input past_key_values.0.value');
   // [batch, kvHeads, pastLength, headDim]: heads and head size are the two static dims.
-  const [, kvHeads, , headDim] = key0.shape;
+  const [, kvHeads, , headDim] = value0.shape;
   if (typeof kvHeads !== 'number' || typeof headDim !== 'number') {
     throw new UnsupportedGraphError(
-      `past_key_values.0.key must have static kv-head and head-size dims, got [${key0.shape.join(', ')}]`,
+      `past_key_values.0.value must have static kv-head and head-size dims, got [${value0.shape.join(', ')}]`,
     );
   }
   const kvOutputs = outputs.has('present.0.key') ? 'present' : 'new-positions';
@@ -92,7 +94,7 @@ export function describeSession(
     outputNames: (l) => planeNames.map((plane) => `${outputPrefix}.${l}.${plane}`),
   };
   // Every layer's cache inputs and KV outputs of one plane share one element type: the pool holds one.
-  const expected = int8 ? ['uint8', 'int8', 'float32', 'float32'] : [key0.type, key0.type];
+  const expected = int8 ? ['int8', 'int8', 'float32', 'float32'] : [key0.type, key0.type];
   for (let l = 0; l < numLayers; l++) {
     for (const [kind, metadata, names] of [['input', inputs, io.pastNames(l)], ['output', outputs, io.outputNames(l)]] as const) {
       names.forEach((name, plane) => {
