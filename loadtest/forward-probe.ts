@@ -6,6 +6,7 @@
  * which separates the matrix multiplies (rows) from the KV copy (past length, see KvPool).
  *
  *   npx tsx loadtest/forward-probe.ts --model models/qwen3-4b-int4-b128-seed0 --rows 8 --past 150
+ *   npx tsx loadtest/forward-probe.ts --model models/qwen3-4b-int4-b128-seed0-prefill-kv8 --rows 1,8 --past 8192 --max-len 8300
  *   npx tsx loadtest/forward-probe.ts --model models/qwen3-4b-int4-b128-seed0-prefill --new-tokens 128 --past 1024
  *
  * A folder with a prefill graph (export --prefill-graph) runs chunks of more than one token
@@ -40,7 +41,9 @@ const { values: flags } = parseArgs({
   },
 });
 if (!flags.model) throw new Error('--model <dir> is required');
-const rows = parseFlag('rows', flags.rows, parsePositiveInt);
+// --rows 1,8 times each row count in turn over one fill.
+const rowCounts = flags.rows.split(',').map((part) => parseFlag('rows', part, parsePositiveInt));
+const rows = Math.max(...rowCounts);
 const past = parseFlag('past', flags.past, parseNonNegativeInt);
 const steps = parseFlag('steps', flags.steps, parsePositiveInt);
 const warmup = parseFlag('warmup-steps', flags['warmup-steps'], parseNonNegativeInt);
@@ -67,21 +70,23 @@ try {
     for (let row = 1; row < rows; row++) runner.copyRow(0, row, past);
   }
   const fillSeconds = (performance.now() - fillStarted) / 1000;
-  const stepMs: number[] = [];
-  for (let step = 0; step < warmup + steps; step++) {
-    const started = performance.now();
-    // Decodes: each row's past grows by one per step, as in decoding. Chunks: every step writes
-    // the same positions again (the cache values do not change the cost). Any token ids do.
-    await runner.forward({
-      firstRow: 0,
-      tokens: Array.from({ length: rows }, (_, row) => Array.from({ length: newTokens }, (_, j) => 1000 + row + step + j)),
-      pastLengths: Array.from({ length: rows }, () => past + (newTokens === 1 ? step : 0)),
-    });
-    if (step >= warmup) stepMs.push(performance.now() - started);
+  for (const count of rowCounts) {
+    const stepMs: number[] = [];
+    for (let step = 0; step < warmup + steps; step++) {
+      const started = performance.now();
+      // Decodes: each row's past grows by one per step, as in decoding. Chunks: every step writes
+      // the same positions again (the cache values do not change the cost). Any token ids do.
+      await runner.forward({
+        firstRow: 0,
+        tokens: Array.from({ length: count }, (_, row) => Array.from({ length: newTokens }, (_, j) => 1000 + row + step + j)),
+        pastLengths: Array.from({ length: count }, () => past + (newTokens === 1 ? step : 0)),
+      });
+      if (step >= warmup) stepMs.push(performance.now() - started);
+    }
+    stepMs.sort((a, b) => a - b);
+    const round = (ms: number) => Math.round(ms * 10) / 10;
+    console.log(JSON.stringify({ model: flags.model, prefillGraph: runner.hasPrefillGraph, kvCache: runner.kvCacheType, filled: !flags['no-fill'], fillSeconds: Math.round(fillSeconds), rows: count, newTokens, past, steps, medianMs: round(stepMs[stepMs.length >> 1]), minMs: round(stepMs[0]), maxMs: round(stepMs[stepMs.length - 1]) }));
   }
-  stepMs.sort((a, b) => a - b);
-  const round = (ms: number) => Math.round(ms * 10) / 10;
-  console.log(JSON.stringify({ model: flags.model, prefillGraph: runner.hasPrefillGraph, kvCache: runner.kvCacheType, filled: !flags['no-fill'], fillSeconds: Math.round(fillSeconds), rows, newTokens, past, steps, medianMs: round(stepMs[stepMs.length >> 1]), minMs: round(stepMs[0]), maxMs: round(stepMs[stepMs.length - 1]) }));
 } finally {
   await runner.close();
 }
