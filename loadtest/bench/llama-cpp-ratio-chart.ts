@@ -5,6 +5,7 @@
  * peer (`--formats`, not `--model-dir`); each run is compared only with its own peer.
  *
  *   npx tsx loadtest/bench/llama-cpp-ratio-chart.ts --out chart.png label=results/a.json label2=results/b.json
+ *   npx tsx loadtest/bench/llama-cpp-ratio-chart.ts --out chart.png run=bench-model.json:'float KV,int8 KV'   (one run, two models)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -36,13 +37,19 @@ const { values, positionals } = parseArgs({ options: { out: { type: 'string' } }
 if (!values.out || positionals.length === 0) throw new Error('usage: --out chart.png label=bench-model.json ...');
 const rows: Array<{ workload: string; run: string; ratio: number }> = [];
 for (const arg of positionals) {
-  const [run, file] = arg.split('=');
-  const model = (JSON.parse(readFileSync(file, 'utf8')) as BenchModelJson).models[0];
-  if (!model.llamaCpp) throw new Error(`${file} has no llama.cpp peer`);
-  for (const w of WORKLOADS) {
-    const [ours, peer] = [w.ours(model), w.peer(model)];
-    if (ours !== undefined && peer !== undefined) rows.push({ workload: w.name, run, ratio: Math.round((ours / peer) * 100) / 100 });
-  }
+  // label=file.json, or label=file.json:a,b to name each model of a run that measured several.
+  const [label, target] = arg.split('=');
+  const [file, names] = target.split(':');
+  const models = (JSON.parse(readFileSync(file, 'utf8')) as BenchModelJson).models;
+  const modelNames = names?.split(',') ?? [];
+  models.forEach((model, i) => {
+    if (!model.llamaCpp) throw new Error(`${file} has no llama.cpp peer for model ${i}`);
+    const run = models.length === 1 ? label : `${label} ${modelNames[i] ?? i + 1}`;
+    for (const w of WORKLOADS) {
+      const [ours, peer] = [w.ours(model), w.peer(model)];
+      if (ours !== undefined && peer !== undefined) rows.push({ workload: w.name, run, ratio: Math.round((ours / peer) * 100) / 100 });
+    }
+  });
 }
 const spec: TopLevelSpec = {
   title: 'qwen3-4b int4 vs llama.cpp Q4_0, same run each (above 1 = we are faster)',
