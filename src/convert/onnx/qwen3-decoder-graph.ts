@@ -73,7 +73,7 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
     kvOutputs === 'present'
       ? gqaAttention(g, shape, addGqaInputs(g, attentionMask, rotary, types.kv), pastKv)
       : int8Cache
-        ? int8CacheAttention(g, shape, cacheInputs(), past)
+        ? int8CacheAttention(g, shape, cacheInputs(), past, planes)
         : cacheReadAttention(g, shape, cacheInputs(), pastKv);
 
   let stream: ResidualStream = { residual: embedded, pending: null };
@@ -172,12 +172,22 @@ function addRotaryCaches(g: GraphBuilder, headDim: number, ropeTheta: number, ma
   return { cosCache: narrow(cosCache), sinCache: narrow(sinCache) };
 }
 
+/** One of a layer's cache tensors: its input and output names, element type and layout. */
+interface CachePlane {
+  pastPattern: string;
+  presentPattern: string;
+  newPattern: string;
+  type: DataType;
+  width: number;
+  transposed?: boolean;
+}
+
 /**
  * A layer's cache tensors in the runner's plane order (KvPool's kvPlanes): key and value in the
  * io type, or for an int8 cache int8 keys (transposed: [B, kvHeads, headDim, positions]), int8
  * values and their float32 scales.
  */
-function cachePlanes(shape: Qwen3Shape, kvType: DataType, int8: boolean): { pastPattern: string; presentPattern: string; newPattern: string; type: DataType; width: number; transposed?: boolean }[] {
+function cachePlanes(shape: Qwen3Shape, kvType: DataType, int8: boolean): CachePlane[] {
   const { headDim } = shape;
   const key = { pastPattern: DECODER_IO.pastKeyPattern, presentPattern: DECODER_IO.presentKeyPattern, newPattern: DECODER_IO.newKeyPattern };
   const value = { pastPattern: DECODER_IO.pastValuePattern, presentPattern: DECODER_IO.presentValuePattern, newPattern: DECODER_IO.newValuePattern };
@@ -192,21 +202,18 @@ function cachePlanes(shape: Qwen3Shape, kvType: DataType, int8: boolean): { past
 }
 
 /** The int8 cache's attention core, writing each layer's new codes and scales as graph outputs. */
-function int8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnType<typeof addCacheReadInputs>, past: string[][]): AttentionCore {
+function int8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnType<typeof addCacheReadInputs>, past: string[][], planes: CachePlane[]): AttentionCore {
   const joinedMask = addJoinedMask(g, inputs);
   return (layer, path, q, k, v) => {
     const [key, value, keyScale, valueScale] = past[layer];
+    // The outputs the graph declares for the same planes (key, value, key scale, value scale).
+    const [newKey, newValue, newKeyScale, newValueScale] = planes.map((plane) => layerName(plane.newPattern, layer));
     return addInt8CacheAttention(g, shape, path, inputs, joinedMask, {
       q,
       k,
       v,
       past: { key, value, keyScale, valueScale },
-      outputs: {
-        key: layerName(DECODER_IO.newKeyPattern, layer),
-        value: layerName(DECODER_IO.newValuePattern, layer),
-        keyScale: layerName(DECODER_IO.newKeyScalePattern, layer),
-        valueScale: layerName(DECODER_IO.newValueScalePattern, layer),
-      },
+      outputs: { key: newKey, value: newValue, keyScale: newKeyScale, valueScale: newValueScale },
     });
   };
 }

@@ -1,5 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import type { KvCacheType } from './kv-pool.js';
+import { type KvCacheType, kvPlanes } from './kv-pool.js';
 
 /** Element types the runner can feed as token ids and hold as KV cache / read as logits. */
 export type TokenIdType = 'int32' | 'int64';
@@ -93,8 +93,8 @@ export function describeSession(
     pastNames: (l) => planeNames.map((plane) => `past_key_values.${l}.${plane}`),
     outputNames: (l) => planeNames.map((plane) => `${outputPrefix}.${l}.${plane}`),
   };
-  // Every layer's cache inputs and KV outputs of one plane share one element type: the pool holds one.
-  const expected = int8 ? ['int8', 'int8', 'float32', 'float32'] : [key0.type, key0.type];
+  // Every layer's cache inputs and KV outputs of one plane have the type the pool holds it in.
+  const expected = kvPlanes(io.kvType, headDim).map((plane) => plane.type);
   for (let l = 0; l < numLayers; l++) {
     for (const [kind, metadata, names] of [['input', inputs, io.pastNames(l)], ['output', outputs, io.outputNames(l)]] as const) {
       names.forEach((name, plane) => {
