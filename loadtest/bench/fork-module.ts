@@ -1,4 +1,6 @@
 import { fork } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Runs a module in a fresh Node process with an IPC channel and resolves with the first message
@@ -24,4 +26,18 @@ export function runInChildProcess<T>(moduleUrl: URL, argument: unknown): Promise
       if (!settled) reject(new Error(`${moduleUrl.pathname} exited (code ${code}, signal ${signal}) without a result`));
     });
   });
+}
+
+/**
+ * The child's side of runInChildProcess: when the module at `moduleUrl` (its import.meta.url) is
+ * the one this forked process was started with, runs `work` on the JSON argument and sends the
+ * result (or the error) back. A module only imported by that child, for its exports, runs nothing.
+ */
+export function answerParentProcess<P, T>(moduleUrl: string, work: (argument: P) => Promise<T>): void {
+  const send = process.send?.bind(process);
+  if (!send || !process.argv[2] || !process.argv[1] || realpathSync(process.argv[1]) !== realpathSync(fileURLToPath(moduleUrl))) return;
+  work(JSON.parse(process.argv[2]) as P).then(
+    (result) => send({ ok: true, result }, () => process.exit(0)),
+    (err: unknown) => send({ ok: false, error: (err as Error)?.stack ?? String(err) }, () => process.exit(1)),
+  );
 }

@@ -19,6 +19,7 @@ import {
   type TimedRun,
 } from './model-workloads.js';
 import { peakRssBytes } from './peak-rss.js';
+import { answerParentProcess } from './fork-module.js';
 
 /**
  * The llama.cpp baseline: the same workloads as our model benchmark (model-workloads.ts), run by
@@ -115,13 +116,16 @@ async function measure(model: LlamaModel, params: LlamaCppProbeParams) {
 
 /**
  * Evaluates tokens and returns the next token after the last one: logits are computed for the
- * last position only (as a server's prefill does) and greedily sampled, which is cheap next to
- * the forward pass.
+ * last position only (as a server's prefill does) and sampled (node-llama-cpp's default options:
+ * greedy), which is cheap next to the forward pass.
  */
-async function evaluateWithLastLogits(sequence: LlamaContextSequence, tokens: number[]): Promise<void> {
+export async function evaluateWithLastLogits(sequence: LlamaContextSequence, tokens: number[]): Promise<number> {
   const input: ControlledEvaluateInputItem[] = tokens.map((token) => token as Token);
   input[input.length - 1] = [tokens[tokens.length - 1] as Token, { generateNext: { token: true } }];
-  await sequence.controlledEvaluate(input);
+  const output = await sequence.controlledEvaluate(input);
+  const next = output[output.length - 1]?.next.token;
+  if (next === undefined || next === null) throw new Error('llama.cpp returned no next token');
+  return next;
 }
 
 async function measureDecode(sequence: LlamaContextSequence, prompt: number[], params: LlamaCppProbeParams, vocab: number): Promise<DecodeResult> {
@@ -161,10 +165,4 @@ async function measureSequences(model: LlamaModel, params: LlamaCppProbeParams, 
 }
 
 // Entry point when started by model-bench.ts (a fork, so there is an IPC channel).
-if (process.send && process.argv[2]) {
-  const send = process.send.bind(process);
-  probeLlamaCpp(JSON.parse(process.argv[2]) as LlamaCppProbeParams).then(
-    (result) => send({ ok: true, result }, () => process.exit(0)),
-    (err: unknown) => send({ ok: false, error: (err as Error)?.stack ?? String(err) }, () => process.exit(1)),
-  );
-}
+answerParentProcess(import.meta.url, probeLlamaCpp);

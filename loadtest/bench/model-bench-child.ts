@@ -19,6 +19,7 @@ import {
   type TimedRun,
 } from './model-workloads.js';
 import { peakRssBytes } from './peak-rss.js';
+import { answerParentProcess } from './fork-module.js';
 
 /**
  * One model's measurements, in a process of its own (started by model-bench.ts) so that its load
@@ -136,10 +137,4 @@ async function prefillInChunks(runner: OnnxRunner, prompt: number[], chunk: numb
 }
 
 // Entry point when started by model-bench.ts (a fork, so there is an IPC channel).
-if (process.send && process.argv[2]) {
-  const send = process.send.bind(process);
-  probeModel(JSON.parse(process.argv[2]) as ModelProbeParams).then(
-    (result) => send({ ok: true, result }, () => process.exit(0)),
-    (err: unknown) => send({ ok: false, error: (err as Error)?.stack ?? String(err) }, () => process.exit(1)),
-  );
-}
+answerParentProcess(import.meta.url, probeModel);
