@@ -20,10 +20,13 @@ const row = (logits: Float32Array, position: number) => logits.subarray(position
  * accuracy_level 4 quantizes each activation row to int8, and an activation that sits on a
  * rounding boundary can land on either side. A prompt split into steps is summed in another order
  * by the default (cache-reading) graphs, whose attention scores cached and new positions in two
- * products, so there a split moved int8 logits by up to 0.024 (GQA's single kernel kept them
- * within 1e-3). The fp32 bound is what shows the split computes the same thing.
+ * products, so there a split moved int8 logits by up to 0.024 on a Zen 3 (AVX2) and by 0.20 on a
+ * Zen 5 (AVX-512 VNNI), whose kernels round differently (GQA's single kernel kept them within
+ * 1e-3). For scale: quantizing the tiny model's weights to int8 moves its logits by ~0.6 from the
+ * fp32 model's. The fp32 bound is what shows the split computes the same thing; the quantized
+ * bounds only catch a split that reads the wrong positions, which moves logits by whole units.
  */
-const TOLERANCE: Record<TinyModelFormat, number> = { fp32: 1e-4, int8: 0.05, int4: 0.05 };
+const TOLERANCE: Record<TinyModelFormat, number> = { fp32: 1e-4, int8: 0.3, int4: 0.3 };
 
 describe.each(['fp32', 'int8', 'int4'] as const)('tiny %s KV cache', (format) => {
   let session: ort.InferenceSession;
