@@ -9,7 +9,8 @@
  * Without --model / --gguf it exports (once, cached under models/) the qwen3-4b shape with random
  * weights: int4 block 128 with the int8 prefill graph and the int8 KV cache, and a Q4_0 GGUF of
  * the same weights. Each side's result is saved as soon as it ends; --resume runs only the sides
- * the saved results.json lacks (the whole run takes about an hour and a half on 2 cores).
+ * the saved results.json lacks (the whole run takes about an hour and a half on 2 cores). It
+ * writes results.json, report.md and completions.png (summaries done over time, both engines).
  *
  * --batch-prefill-tokens: batch lines prefill at most this many tokens per engine step (default
  * 16, which keeps interactive requests responsive beside a batch). A server that runs only bulk
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { loadTokenizer } from '../src/model/tokenizer/load-tokenizer.js';
 import { ensureBenchGguf, ensureBenchModel } from './bench/bench-models.js';
 import { mergeContractResults, runContractBench, type ContractBenchResult } from './contracts/contract-bench.js';
+import { renderContractChart } from './contracts/contract-plot.js';
 import { formatContractBench } from './contracts/contract-report.js';
 import { contractDataset } from './serve/datasets.js';
 
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
   if (!saved) throw new Error('nothing to run');
   const report = formatContractBench(saved);
   writeFileSync(join(flags.out!, 'report.md'), report);
+  writeFileSync(join(flags.out!, 'completions.png'), await renderContractChart(saved));
   process.stdout.write(flags.json ? `${JSON.stringify(saved, null, 2)}\n` : report);
 }
 

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureBenchGguf } from '../loadtest/bench/bench-models.js';
 import type { ContractBenchResult } from '../loadtest/contracts/contract-bench.js';
+import { contractCompletionPoints } from '../loadtest/contracts/contract-plot.js';
 import { TINY_MODEL_SEED, tinyModelDir } from './helpers/models.js';
 
 const run = promisify(execFile);
@@ -47,6 +48,8 @@ describe('contract workload benchmark', () => {
     }
     // Every contract starts with the same chat template and instruction: the prefix cache serves it.
     expect(ours.cachedPromptTokens).toBeGreaterThan(0);
+    expect(ours.completedAt).toHaveLength(3);
+    expect(Math.max(...ours.completedAt)).toBeLessThanOrEqual(ours.wallSeconds);
     expect(llama.run.build.nodeLlamaCpp).toBe('3.21.1');
     expect(llama.run.requests.map((r) => r.promptTokens).reduce((a, b) => a + b, 0)).toBe(result.promptTokens.total);
     for (const request of llama.run.requests) {
@@ -62,5 +65,11 @@ describe('contract workload benchmark', () => {
     expect(stdout).toMatch(/\| llama\.cpp +\| [\d.]+ +\|/);
     expect(stdout).toMatch(/Throughput ratio .*: \*\*[\d.]+x\*\* \(goal >= 1\.5x: (MET|NOT MET)\)/);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toBe(stdout);
+    // The completion chart: each engine's curve climbs from none to every summary.
+    expect(readFileSync(join(out, 'completions.png')).subarray(1, 4).toString('latin1')).toBe('PNG');
+    const points = contractCompletionPoints(result);
+    for (const engine of ['qwen3-serve', 'llama.cpp']) {
+      expect(points.filter((p) => p.engine === engine).map((p) => p.summaries)).toEqual([0, 1, 2, 3]);
+    }
   }, 300_000);
 });

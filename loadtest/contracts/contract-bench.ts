@@ -46,6 +46,8 @@ export interface OurContractResult extends ContractSideSummary {
   serveArgs: string[];
   /** Prompt tokens the server took from its prefix cache (the chat template's shared start). */
   cachedPromptTokens: number;
+  /** Seconds from the batch's creation at which each summary was seen done (polled every POLL_MS). */
+  completedAt: number[];
   batchId: string;
   loadAverage: { start: number[]; end: number[] };
 }
@@ -134,13 +136,14 @@ async function runOurs(options: ContractBenchOptions, log: (line: string) => voi
     const loadStart = loadavg();
     const started = performance.now();
     let batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/completions', completion_window: '24h' });
-    let reported = -1;
+    const completedAt: number[] = [];
     while (!['completed', 'failed', 'expired', 'cancelled'].includes(batch.status)) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       batch = await client.batches.retrieve(batch.id);
       const done = batch.request_counts?.completed ?? 0;
-      if (done !== reported) log(`qwen3-serve: ${done}/${options.prompts.length} summaries after ${((performance.now() - started) / 1000).toFixed(0)} s`);
-      reported = done;
+      const seconds = (performance.now() - started) / 1000;
+      if (done > completedAt.length) log(`qwen3-serve: ${done}/${options.prompts.length} summaries after ${seconds.toFixed(0)} s`);
+      while (completedAt.length < done) completedAt.push(seconds);
     }
     const wallSeconds = (performance.now() - started) / 1000;
     const cpuShare = ((await serverCpuSeconds(server.url)) - cpuBefore) / (wallSeconds * cpus().length);
@@ -150,7 +153,7 @@ async function runOurs(options: ContractBenchOptions, log: (line: string) => voi
     const requests = output.map((line) => requestTokens(line, options.prompts));
     const cachedPromptTokens = output.reduce((sum, line) => sum + (line.response?.body.usage.prompt_tokens_details?.cached_tokens ?? 0), 0);
     log(`qwen3-serve: ${wallSeconds.toFixed(1)} s (cpu share ${cpuShare.toFixed(2)}, ${cachedPromptTokens} prompt tokens from the prefix cache)`);
-    return { ...summarize(wallSeconds, requests, cpuShare), serveArgs: server.args, cachedPromptTokens, batchId: batch.id, loadAverage: { start: loadStart, end: loadavg() } };
+    return { ...summarize(wallSeconds, requests, cpuShare), serveArgs: server.args, cachedPromptTokens, completedAt, batchId: batch.id, loadAverage: { start: loadStart, end: loadavg() } };
   } finally {
     await server.stop();
   }
