@@ -27,6 +27,15 @@ export interface TurnResult {
   totalMs: number;
 }
 
+/** The turns as the client saw them, and the whole conversation: system prompt, then each turn's message and answer. */
+export interface MultiTurnChat {
+  turns: TurnResult[];
+  messages: ChatCompletionMessageParam[];
+}
+
+/** Turn `turn`'s request (1-based): the system prompt, the earlier turns with their answers, and its own message. */
+export const turnMessages = (messages: ChatCompletionMessageParam[], turn: number) => messages.slice(0, 2 * turn);
+
 const SYSTEM_PROMPT = 'You are a careful contract lawyer. The user shares one document per turn; answer each question about everything shared so far.';
 
 /**
@@ -34,7 +43,7 @@ const SYSTEM_PROMPT = 'You are a careful contract lawyer. The user shares one do
  * (system prompt, each earlier document and answer) plus the new document. Greedy, thinking off,
  * streamed with logprobs so the first token is a chunk of its own even when its text is held back.
  */
-export async function runMultiTurnChat(client: OpenAI, options: MultiTurnChatOptions): Promise<TurnResult[]> {
+export async function runMultiTurnChat(client: OpenAI, options: MultiTurnChatOptions): Promise<MultiTurnChat> {
   const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: SYSTEM_PROMPT }];
   const results: TurnResult[] = [];
   for (let turn = 1; turn <= options.turns; turn++) {
@@ -71,5 +80,5 @@ export async function runMultiTurnChat(client: OpenAI, options: MultiTurnChatOpt
       totalMs: performance.now() - started,
     });
   }
-  return results;
+  return { turns: results, messages };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMultiTurnChat } from '../loadtest/multi-turn-chat.js';
+import { runMultiTurnChat, turnMessages } from '../loadtest/multi-turn-chat.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /** The chat of loadtest/multi-turn.ts, short, against a real server on the tiny model. */
@@ -14,7 +14,9 @@ describe('the multi-turn chat benchmark on the tiny model', () => {
   });
 
   it('every turn after the first finds the history before it in the prefix cache', async () => {
-    const turns = await runMultiTurnChat(server.openai(), { model: 'int4', turns: 3, documentChars: 200, answerTokens: 4, seed: 1 });
+    const { turns, messages } = await runMultiTurnChat(server.openai(), { model: 'int4', turns: 3, documentChars: 200, answerTokens: 4, seed: 1 });
+    expect(messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+    expect(turnMessages(messages, 2).at(-1)?.content).toMatch(/^Document 2:/);
     expect(turns.map((t) => t.turn)).toEqual([1, 2, 3]);
     expect(turns[0].cachedTokens).toBe(0);
     for (const [i, turn] of turns.entries()) {
