@@ -29,7 +29,7 @@ import { answerParentProcess } from './fork-module.js';
  * both prompt batches and decode, flash attention on (node-llama-cpp falls back where the model
  * or build cannot), its default 512-token batches and fp16 KV cache.
  *
- * argv[2]: LlamaCppProbeParams as JSON; the result goes back over the IPC channel.
+ * Its argument (LlamaCppProbeParams) comes through runInChildProcess; the result goes back over the IPC channel.
  */
 /** The llama.cpp counterpart of one of our models: a GGUF of the same shape and weights. */
 export interface LlamaCppPeer {

@@ -13,7 +13,7 @@ import { answerParentProcess } from './fork-module.js';
  * slots submit at the same time into shared llama_decode batches. GPU off, no build or download,
  * flash attention on, 512-token batches, fp16 KV cache, in a process of its own.
  *
- * argv[2]: LlamaCppContractParams as JSON; the result goes back over the IPC channel.
+ * Its argument (LlamaCppContractParams) comes through runInChildProcess; the result goes back over the IPC channel.
  */
 export interface LlamaCppContractParams {
   ggufPath: string;

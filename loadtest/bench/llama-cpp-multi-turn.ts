@@ -12,7 +12,7 @@ import { answerParentProcess } from './fork-module.js';
  * the rest of the answer is decoded greedily, as the server would. GPU off, no build or download,
  * flash attention on, 512-token batches, in a process of its own.
  *
- * argv[2]: LlamaCppMultiTurnParams as JSON; the result goes back over the IPC channel.
+ * Its argument (LlamaCppMultiTurnParams) comes through runInChildProcess; the result goes back over the IPC channel.
  */
 export interface LlamaCppMultiTurnParams {
   ggufPath: string;

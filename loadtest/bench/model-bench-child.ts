@@ -26,7 +26,7 @@ import { answerParentProcess } from './fork-module.js';
  * time is cold, its peak RSS is its own and no other session shares its caches. Everything runs
  * through OnnxRunner, the server's own forward path.
  *
- * argv[2]: ModelProbeParams as JSON; the result goes back over the IPC channel.
+ * Its argument (ModelProbeParams) comes through runInChildProcess; the result goes back over the IPC channel.
  */
 export interface ModelProbeParams extends ModelWorkloadParams {
   modelDir: string;
