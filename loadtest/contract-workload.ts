@@ -9,8 +9,9 @@
  * Without --model / --gguf it exports (once, cached under models/) the qwen3-4b shape with random
  * weights: int4 block 128 with the int8 prefill graph and the int8 KV cache, and a Q4_0 GGUF of
  * the same weights. Each side's result is saved as soon as it ends; --resume runs only the sides
- * the saved results.json lacks (the whole run takes about an hour and a half on 2 cores). It
- * writes results.json, report.md and completions.png (summaries done over time, both engines).
+ * the saved results.json lacks (the whole run took 48 minutes on a 2-core Zen 5, each side about
+ * half). It writes results.json, report.md and completions.png (summaries done over time, both
+ * engines).
  *
  * --batch-prefill-tokens: batch lines prefill at most this many tokens per engine step (default
  * 16, which keeps interactive requests responsive beside a batch). A server that runs only bulk

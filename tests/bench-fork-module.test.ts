@@ -9,5 +9,4 @@ describe('runInChildProcess', () => {
     const result = await runInChildProcess<{ count: number; sum: number }>(new URL('./helpers/sum-child.ts', import.meta.url), numbers);
     expect(result).toEqual(await sumNumbers(numbers));
   });
-
 });

@@ -42,5 +42,10 @@ describe('multi-turn benchmark CLI', () => {
     }
     expect(stdout).toMatch(/\| turn +\| prompt tokens +\| cached \(on\) +\| TTFT on \(s\) +\| llama\.cpp kept +\| llama\.cpp TTFT \(s\) +\| ours on \/ llama\.cpp +\|/);
     expect(stdout).toMatch(/last turn \/ first turn TTFT: [\d.]+x with prefix caching, [\d.]+x llama\.cpp \(\w+ build\)/);
+    // The plot of the same results.
+    const png = join(work, 'ttft.png');
+    const plotted = await run(process.execPath, ['--import', 'tsx', 'loadtest/multi-turn-plot.ts', '--out', png, json], { timeout: 60_000 });
+    expect(plotted.stdout).toContain('6 points');
+    expect(readFileSync(png).subarray(1, 4).toString('latin1')).toBe('PNG');
   }, 180_000);
 });
