@@ -30,6 +30,21 @@ export async function startBatchBenchServer(serveArgs: string[]): Promise<BatchB
   // pino writes a line per request: the pipe must be drained or the server blocks.
   const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-TAIL_CHARS));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A benchmark stopped (Ctrl-C, SIGTERM) or crashing takes its server with it: the server has
+  // no way to notice its client is gone and would go on with the batch.
+  const killOnExit = () => child.kill('SIGKILL');
+  const exitOnSignal = (signal: NodeJS.Signals) => {
+    child.kill('SIGKILL');
+    process.kill(process.pid, signal);
+  };
+  process.once('exit', killOnExit);
+  process.once('SIGINT', exitOnSignal);
+  process.once('SIGTERM', exitOnSignal);
+  void exited.then(() => {
+    process.off('exit', killOnExit);
+    process.off('SIGINT', exitOnSignal);
+    process.off('SIGTERM', exitOnSignal);
+  });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
