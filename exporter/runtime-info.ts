@@ -5,6 +5,8 @@ import type { CpuFeatures } from '../src/model/runner/cpu-features.js';
 export interface RuntimeInfo {
   device: string;
   cpu: CpuFeatures;
+  /** onnxruntime intra-op threads. */
+  threads: number;
   kvOutputs: string;
   /** How the KV cache is held: float32, float16 or int8. */
   kvCache: string;
@@ -20,8 +22,8 @@ export interface RuntimeInfo {
 export function registerRuntimeInfo(registry: Registry, modelName: string, info: RuntimeInfo): void {
   const gauge = new Gauge({
     name: 'qwen3_serve_runtime_info',
-    help: 'Speed paths of this process (value 1): device, CPU model and ISA (avx2, avx512, avx512-vnni, amx), SIMD flags, cores, KV outputs of the graph, KV cache type (float32, float16, int8), whether prefill runs through an int8 prefill graph.',
-    labelNames: ['model_name', 'device', 'cpu_model', 'isa', 'simd_flags', 'cores', 'kv_outputs', 'kv_cache', 'prefill_graph'],
+    help: 'Speed paths of this process (value 1): device, CPU model and ISA (avx2, avx512, avx512-vnni, amx), SIMD flags, cores, onnxruntime intra-op threads, KV outputs of the graph, KV cache type (float32, float16, int8), whether prefill runs through an int8 prefill graph.',
+    labelNames: ['model_name', 'device', 'cpu_model', 'isa', 'simd_flags', 'cores', 'threads', 'kv_outputs', 'kv_cache', 'prefill_graph'],
     registers: [registry],
   });
   gauge.set(
@@ -32,6 +34,7 @@ export function registerRuntimeInfo(registry: Registry, modelName: string, info:
       isa: info.cpu.isa,
       simd_flags: info.cpu.simdFlags.join(' '),
       cores: String(info.cpu.cores),
+      threads: String(info.threads),
       kv_outputs: info.kvOutputs,
       kv_cache: info.kvCache,
       prefill_graph: info.prefillGraph ? 'int8' : 'none',

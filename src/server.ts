@@ -196,7 +196,8 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
           loadSeconds: Number(info.loadSeconds.toFixed(2)),
           // What decides the speed paths: onnxruntime picks its CPU kernels from the ISA, and the
           // graph's KV outputs decide whether a step reads the cache in place or copies it.
-          cpu: `${info.cpu.model}, ${info.cpu.cores} cores, ${info.cpu.isa} (${info.cpu.simdFlags.join(' ') || 'no SIMD flags'})`,
+          cpu: `${info.cpu.model}, ${info.cpu.cores} cores (${info.cpu.physicalCores} physical), ${info.cpu.isa} (${info.cpu.simdFlags.join(' ') || 'no SIMD flags'})`,
+          threads: info.threads,
           kvOutputs: info.kvOutputs,
           kvCache: info.kvCache,
           prefillGraph: info.prefillGraph,

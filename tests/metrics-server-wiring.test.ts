@@ -34,8 +34,12 @@ describe('startServer: default metrics', () => {
 
   it('/metrics says which speed paths run: the CPU detected at start and the graph\'s KV outputs', async () => {
     const samples = parseExposition(await (await fetch(`${server.url}/metrics`)).text());
-    const { cpu } = server.engine!.info;
+    const { cpu, threads } = server.engine!.info;
     expect(cpu.cores).toBeGreaterThan(0);
+    // No --threads given: one onnxruntime thread per physical core, never onnxruntime's own guess.
+    expect(threads).toBe(cpu.physicalCores);
+    expect(cpu.physicalCores).toBeGreaterThan(0);
+    expect(cpu.physicalCores).toBeLessThanOrEqual(cpu.cores);
     expect(['amx', 'avx512-vnni', 'avx512', 'avx2', 'baseline']).toContain(cpu.isa);
     const labels = {
       model_name: 'wired',
@@ -44,6 +48,7 @@ describe('startServer: default metrics', () => {
       isa: cpu.isa,
       simd_flags: cpu.simdFlags.join(' '),
       cores: String(cpu.cores),
+      threads: String(threads),
       kv_outputs: 'new-positions',
       prefill_graph: 'none',
     };

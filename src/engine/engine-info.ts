@@ -23,6 +23,8 @@ export interface EngineInfo {
   loadSeconds: number;
   /** The CPU onnxruntime picks its kernels for. */
   cpu: CpuFeatures;
+  /** onnxruntime intra-op threads (configured, else one per physical core). */
+  threads: number;
   /**
    * How the graph returns KV: 'new-positions' (it reads the cache as an input; the runner stores
    * the step's positions) or 'present' (GroupQueryAttention appends in place, builder exports).

@@ -82,6 +82,7 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
       hasTokenizer: tokenizer !== null,
       loadSeconds: (performance.now() - started) / 1000,
       cpu: detectCpu(),
+      threads: runner.threads,
       kvOutputs: runner.kvOutputs,
       kvCache: runner.kvCacheType,
       prefillGraph: runner.hasPrefillGraph,

@@ -1,5 +1,6 @@
 import ort from 'onnxruntime-node';
 import { ForwardStepError, type ForwardStep, type ModelRunner, type RunnerInfo } from '../model-runner.js';
+import { defaultIntraOpThreads } from './cpu-features.js';
 import { halfToFloat } from './fp16.js';
 import { type KvArray, KvPool } from './kv-pool.js';
 import { openSession, type SessionConfig } from './open-session.js';
@@ -37,8 +38,11 @@ export class OnnxRunner implements ModelRunner {
   private readonly decode: DecoderGraph;
   private readonly prefill: DecoderGraph | null;
   private readonly kv: KvPool;
+  /** onnxruntime intra-op threads per session: the configured count, else one per physical core. */
+  readonly threads: number;
 
-  private constructor(decode: DecoderGraph, prefill: DecoderGraph | null, kv: KvPool) {
+  private constructor(decode: DecoderGraph, prefill: DecoderGraph | null, kv: KvPool, threads: number) {
+    this.threads = threads;
     this.decode = decode;
     this.prefill = prefill;
     this.kv = kv;
@@ -73,14 +77,16 @@ export class OnnxRunner implements ModelRunner {
   static async open(config: OnnxRunnerConfig): Promise<OnnxRunner> {
     // Two sessions take turns on the same cores: threads that spin after one session's operator
     // would steal cycles from the other's (measured: medians 2-9x the minimum).
-    const sessionConfig = { ...config, spinning: config.prefillOnnxPath === undefined };
+    // Threads are always set: onnxruntime's own default ran one thread on a 2-vCPU VM.
+    const threads = config.threads ?? defaultIntraOpThreads();
+    const sessionConfig = { ...config, threads, spinning: config.prefillOnnxPath === undefined };
     const opened: ort.InferenceSession[] = [];
     try {
       const decode = await openGraph(config.onnxPath, sessionConfig, opened);
       const prefill = config.prefillOnnxPath === undefined ? null : await openGraph(config.prefillOnnxPath, sessionConfig, opened);
       if (prefill) checkPrefillGraph(decode.io, prefill.io);
       const kv = new KvPool({ ...decode.io, maxSeqs: config.maxSeqs, maxLen: config.maxLen });
-      return new OnnxRunner(decode, prefill, kv);
+      return new OnnxRunner(decode, prefill, kv, threads);
     } catch (err) {
       await Promise.all(opened.map((session) => session.release()));
       throw err;

@@ -4,7 +4,7 @@ export type Device = 'cpu' | 'cuda';
 
 export interface SessionConfig {
   device: Device;
-  /** Threads for one operator (matrix multiplies); default: onnxruntime's choice (all cores). */
+  /** Threads for one operator (matrix multiplies); default: onnxruntime's choice (OnnxRunner always sets it). */
   threads?: number;
   /** CUDA device index. */
   deviceId?: number;
