@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { exportQwen3Gguf, type GgufWeightType } from '../../src/convert/gguf/write-qwen3-gguf.js';
 import { describeFormat, exportQwen3Model } from '../../src/convert/export/export-model.js';
@@ -25,6 +25,24 @@ export const DEFAULT_MODEL_CACHE = 'models';
 /** Written last into a finished export; a folder without it is incomplete and is redone. */
 const COMPLETE_MARKER = 'bench-export.json';
 
+/**
+ * Bumped whenever the exporter writes different graphs for the same spec, so that a cached export
+ * from before the change is written again instead of measured as if it were current. 2: the
+ * prefill graph reads an int8 cache dequantized (dequantized-cache-attention.ts).
+ */
+export const BENCH_EXPORT_REVISION = 2;
+
+/** Whether `dir` holds a finished export of the current revision. */
+function isCurrentExport(dir: string): boolean {
+  const marker = join(dir, COMPLETE_MARKER);
+  if (!existsSync(marker)) return false;
+  try {
+    return (JSON.parse(readFileSync(marker, 'utf8')) as { revision?: number }).revision === BENCH_EXPORT_REVISION;
+  } catch {
+    return false;
+  }
+}
+
 /** Short name of a spec, also its cache folder: e.g. `qwen3-4b-int4-b128-seed0`. */
 export function benchModelName(spec: BenchModelSpec): string {
   const format = spec.format.bits === 32 ? 'fp32' : `int${spec.format.bits}-b${spec.format.blockSize}`;
@@ -39,7 +57,7 @@ export function benchModelName(spec: BenchModelSpec): string {
  */
 export function ensureBenchModel(spec: BenchModelSpec, cacheDir = DEFAULT_MODEL_CACHE, log?: (line: string) => void): string {
   const dir = resolve(cacheDir, benchModelName(spec));
-  if (existsSync(join(dir, COMPLETE_MARKER))) return dir;
+  if (isCurrentExport(dir)) return dir;
   const staging = `${dir}.staging-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
@@ -55,7 +73,7 @@ export function ensureBenchModel(spec: BenchModelSpec, cacheDir = DEFAULT_MODEL_
   } finally {
     source.close();
   }
-  writeFileSync(join(staging, COMPLETE_MARKER), `${JSON.stringify({ ...spec, exportSeconds: (performance.now() - started) / 1000 })}\n`);
+  writeFileSync(join(staging, COMPLETE_MARKER), `${JSON.stringify({ ...spec, revision: BENCH_EXPORT_REVISION, exportSeconds: (performance.now() - started) / 1000 })}\n`);
   renameSync(staging, dir);
   return dir;
 }

@@ -58,21 +58,37 @@ export interface Int8CacheTensors {
   outputs: { key: string; value: string; keyScale: string; valueScale: string };
 }
 
+/** The step's keys and values quantized as the cache holds them, written as the graph's new-position outputs. */
+export interface Int8StepCodes {
+  /** Rounded key codes as float32, [B, kvHeads, S, headDim], and their scales [B, kvHeads, S, 1]. */
+  keyCodes: string;
+  keyScales: string;
+  valueCodes: string;
+  valueScales: string;
+  /** The int8 outputs: keys transposed [B, kvHeads, headDim, S], values [B, kvHeads, S, headDim]. */
+  newKeyCodes: string;
+  newValueCodes: string;
+}
+
+/** Quantizes the step's rotated keys and values (heads first) and names them as the cache outputs. */
+export function addInt8CacheOutputs(g: GraphBuilder, path: string, newKey: string, newValue: string, outputs: Int8CacheTensors['outputs']): Int8StepCodes {
+  const key = addSymmetricRowCodes(g, `${path}/new_key/quantize`, newKey, KV_CODE_MAX, outputs.keyScale);
+  const newKeyCodes = g.node('Transpose', `${path}/new_key/Transpose_codes`, [g.op('Cast', `${path}/new_key/Cast`, [key.codes], { to: DataType.INT8 })], {
+    outputs: [outputs.key],
+    attributes: { perm: [0, 1, 3, 2] },
+  })[0];
+  const value = addSymmetricRowCodes(g, `${path}/new_value/quantize`, newValue, KV_CODE_MAX, outputs.valueScale);
+  const newValueCodes = g.node('Cast', `${path}/new_value/Cast`, [value.codes], { outputs: [outputs.value], attributes: { to: DataType.INT8 } })[0];
+  return { keyCodes: key.codes, keyScales: key.scales, valueCodes: value.codes, valueScales: value.scales, newKeyCodes, newValueCodes };
+}
+
 /**
  * One layer's attention over the int8 cache; q, k, v as addCacheReadAttention takes them and the
  * joined mask of addJoinedMask. Returns [B, S, heads * headDim].
  */
 export function addInt8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, path: string, inputs: CacheReadInputs, joinedMask: string, tensors: Int8CacheTensors): string {
   const { qGrouped, newKey, newValue } = addAttentionOperands(g, shape, path, inputs, tensors);
-
-  // The step's keys and values, quantized as the cache holds them.
-  const keyCodes = addSymmetricRowCodes(g, `${path}/new_key/quantize`, newKey, KV_CODE_MAX, tensors.outputs.keyScale);
-  const newKeyCodes = g.node('Transpose', `${path}/new_key/Transpose_codes`, [g.op('Cast', `${path}/new_key/Cast`, [keyCodes.codes], { to: DataType.INT8 })], {
-    outputs: [tensors.outputs.key],
-    attributes: { perm: [0, 1, 3, 2] },
-  })[0]; // [B, kvHeads, headDim, S]
-  const valueCodes = addSymmetricRowCodes(g, `${path}/new_value/quantize`, newValue, KV_CODE_MAX, tensors.outputs.valueScale);
-  const newValueCodes = g.node('Cast', `${path}/new_value/Cast`, [valueCodes.codes], { outputs: [tensors.outputs.value], attributes: { to: DataType.INT8 } })[0];
+  const step = addInt8CacheOutputs(g, path, newKey, newValue, tensors.outputs);
 
   // Scores [B, kvHeads, groups * S, S + P], new positions first.
   const query = addSymmetricRowCodes(g, `${path}/q/quantize`, qGrouped, QUERY_CODE_MAX);
@@ -80,16 +96,16 @@ export function addInt8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, path: 
   const queryFactor = g.op('Mul', `${path}/q/factor`, [query.scales, g.float32(1 / Math.sqrt(shape.headDim))]); // [B, kvHeads, groups * S, 1]
   const products = (keys: string, name: string) =>
     g.node('MatMulIntegerToFloat', `${path}/${name}/MatMulIntegerToFloat`, [queryCodes, keys, g.float32(1), g.float32(1), g.uint8(QUERY_ZERO_POINT)], { domain: MICROSOFT_DOMAIN })[0];
-  const rawScores = g.op('Concat', `${path}/scores/raw`, [products(newKeyCodes, 'new_scores'), products(tensors.past.key, 'past_scores')], { axis: -1 });
+  const rawScores = g.op('Concat', `${path}/scores/raw`, [products(step.newKeyCodes, 'new_scores'), products(tensors.past.key, 'past_scores')], { axis: -1 });
   const asRow = (scales: string, name: string) => g.op('Reshape', `${path}/${name}`, [scales, g.int64([0, 0, 1, -1])]); // [B, kvHeads, 1, N]
   const joinedScales = (newScales: string, pastScales: string, name: string) =>
     g.op('Concat', `${path}/${name}`, [asRow(newScales, `${name}/new`), asRow(pastScales, `${name}/past`)], { axis: -1 }); // [B, kvHeads, 1, S + P]
-  const keyScales = joinedScales(keyCodes.scales, tensors.past.keyScale, 'key_scales');
+  const keyScales = joinedScales(step.keyScales, tensors.past.keyScale, 'key_scales');
   const scores = g.op('Add', `${path}/scores/mask`, [g.op('Mul', `${path}/scores/query_scale`, [g.op('Mul', `${path}/scores/key_scale`, [rawScores, keyScales]), queryFactor]), joinedMask]);
   const probs = g.op('Softmax', `${path}/Softmax`, [scores], { axis: -1 });
 
   // Probabilities times their values' scales, coded on 14 bits per row.
-  const weights = g.op('Mul', `${path}/weights`, [probs, joinedScales(valueCodes.scales, tensors.past.valueScale, 'value_scales')]);
+  const weights = g.op('Mul', `${path}/weights`, [probs, joinedScales(step.valueScales, tensors.past.valueScale, 'value_scales')]);
   const rowMax = g.op('Max', `${path}/weights/max`, [g.op('ReduceMax', `${path}/weights/ReduceMax`, [weights], { axes: [-1], keepdims: 1 }), g.float32(1.1754943508222875e-38)]);
   const factor = g.op('Div', `${path}/weights/factor`, [g.float32(WEIGHT_CODE_MAX), rowMax]); // [B, kvHeads, groups * S, 1]
   const scaled = g.op('Mul', `${path}/weights/scaled`, [weights, factor]);
@@ -100,7 +116,7 @@ export function addInt8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, path: 
   const [newCodes, pastCodes] = g.node('Split', `${path}/weights/Split`, [codes, inputs.splitSizes], { outputs: 2, attributes: { axis: -1 } });
   const valueProducts = (a: string, values: string, name: string) =>
     g.node('MatMulIntegerToFloat', `${path}/${name}/MatMulIntegerToFloat`, [a, values, g.float32(1), g.float32(1)], { domain: MICROSOFT_DOMAIN })[0];
-  const sums = g.op('Add', `${path}/value_sums`, [valueProducts(pastCodes, tensors.past.value, 'past_values'), valueProducts(newCodes, newValueCodes, 'new_values')]); // [B, kvHeads, 2 * groups * S, headDim]
+  const sums = g.op('Add', `${path}/value_sums`, [valueProducts(pastCodes, tensors.past.value, 'past_values'), valueProducts(newCodes, step.newValueCodes, 'new_values')]); // [B, kvHeads, 2 * groups * S, headDim]
   const halves = g.op('Reshape', `${path}/value_sums/halves`, [sums, g.int64([0, 0, 2, -1])]); // [B, kvHeads, 2, groups * S * headDim]
   const weighted = g.op('Mul', `${path}/value_sums/Mul`, [halves, g.float32Tensor([LO_RANGE, 1], [2, 1])]);
   const combined = g.op('Reshape', `${path}/value_sums/combined`, [g.op('ReduceSum', `${path}/value_sums/ReduceSum`, [weighted, g.int64([2])], { keepdims: 0 }), g.int64([0, 0, -1, shape.headDim])]);

@@ -4,6 +4,7 @@ import { assertBlockSize } from './block-quantizer.js';
 import { addCacheReadAttention, addCacheReadInputs, addJoinedMask } from './cache-read-attention.js';
 import { DecoderContext, type ProjectionKernel, type TensorProgress } from './decoder-context.js';
 import { checkKvCache, DECODER_IO, DECODER_IO_TYPES, DIMS, type IoPrecision, type KvCache, type KvOutputs, layerName, resolveKvOutputs } from './decoder-io.js';
+import { addDequantizedCacheAttention } from './dequantized-cache-attention.js';
 import { addInt8CacheAttention } from './int8-cache-attention.js';
 import { addGqaInputs, gqaAttention } from './gqa-attention.js';
 import { GraphBuilder, MICROSOFT_DOMAIN } from './graph-builder.js';
@@ -14,6 +15,12 @@ import { type AttentionCore, addDecoderLayer, addResidualNorm, type ResidualStre
 import { buildRotaryCache } from './rotary-cache.js';
 
 export type LogitPositions = 'all-positions' | 'last-position';
+/**
+ * 'integer': onnxruntime's integer GEMM on the codes (int8-cache-attention.ts), fastest for
+ * decode steps; 'dequantized': the codes widened to float32 and read by MultiHeadAttention head by
+ * head (dequantized-cache-attention.ts), fastest for prefill chunks over a long cache.
+ */
+export type Int8CacheAttention = 'integer' | 'dequantized';
 
 export interface DecoderGraphOptions {
   format: WeightFormat;
@@ -25,6 +32,11 @@ export interface DecoderGraphOptions {
   kvCache?: KvCache;
   /** How the decoder layers' linear layers compute (default 'weight-format'; see ProjectionKernel). */
   projections?: ProjectionKernel;
+  /**
+   * How an int8 cache is attended (see Int8CacheAttention): 'integer' (default) or 'dequantized',
+   * for the prefill graph. Ignored with a float cache.
+   */
+  int8Attention?: Int8CacheAttention;
   /**
    * Which positions get logits: 'all-positions' (default, the builder's [B, S, vocab]) or
    * 'last-position' ([B, 1, vocab]), for a graph that only runs prefill chunks, whose earlier
@@ -73,7 +85,7 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
     kvOutputs === 'present'
       ? gqaAttention(g, shape, addGqaInputs(g, attentionMask, rotary, types.kv), pastKv)
       : int8Cache
-        ? int8CacheAttention(g, shape, cacheInputs(), past, planes)
+        ? int8CacheAttention(g, shape, cacheInputs(), past, planes, options.int8Attention ?? 'integer')
         : cacheReadAttention(g, shape, cacheInputs(), pastKv);
 
   let stream: ResidualStream = { residual: embedded, pending: null };
@@ -202,13 +214,14 @@ function cachePlanes(shape: Qwen3Shape, kvType: DataType, int8: boolean): CacheP
 }
 
 /** The int8 cache's attention core, writing each layer's new codes and scales as graph outputs. */
-function int8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnType<typeof addCacheReadInputs>, past: string[][], planes: CachePlane[]): AttentionCore {
+function int8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnType<typeof addCacheReadInputs>, past: string[][], planes: CachePlane[], route: Int8CacheAttention): AttentionCore {
   const joinedMask = addJoinedMask(g, inputs);
+  const attend = route === 'dequantized' ? addDequantizedCacheAttention : addInt8CacheAttention;
   return (layer, path, q, k, v) => {
     const [key, value, keyScale, valueScale] = past[layer];
     // The outputs the graph declares for the same planes (key, value, key scale, value scale).
     const [newKey, newValue, newKeyScale, newValueScale] = planes.map((plane) => layerName(plane.newPattern, layer));
-    return addInt8CacheAttention(g, shape, path, inputs, joinedMask, {
+    return attend(g, shape, path, inputs, joinedMask, {
       q,
       k,
       v,

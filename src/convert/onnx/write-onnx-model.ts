@@ -41,7 +41,8 @@ export interface OnnxWriteOptions {
   /**
    * Also write PREFILL_MODEL_FILE: the same decoder with integer projections over per-row
    * quantized activations ('int8-rows') and logits for the last position only, which runs prefill
-   * chunks faster than MatMulNBits (see row-int8-projection.ts). Needs 'new-positions' KV outputs.
+   * chunks faster than MatMulNBits (see row-int8-projection.ts), and with an int8 cache its
+   * 'dequantized' attention (dequantized-cache-attention.ts). Needs 'new-positions' KV outputs.
    */
   prefillGraph?: boolean;
   onProgress?: TensorProgress;
@@ -76,7 +77,9 @@ export function writeQwen3Onnx(source: WeightSource, dir: string, options: OnnxW
     ...options,
     projections: 'int8-rows',
     logits: 'last-position',
-    metadata: { ...options.metadata, graph_role: 'prefill', projections: 'int8-rows' },
+    // Prefill chunks attend many new tokens at once: the int8 cache is read head by head in float32.
+    int8Attention: 'dequantized',
+    metadata: { ...options.metadata, graph_role: 'prefill', projections: 'int8-rows', ...(options.kvCache === 'int8' ? { int8_attention: 'dequantized' } : {}) },
   });
   return {
     ...main,
@@ -99,7 +102,7 @@ function writeGraphFile(
   fileName: string,
   dataFileName: string,
   external: boolean,
-  options: OnnxWriteOptions & Pick<DecoderGraphOptions, 'projections' | 'logits'>,
+  options: OnnxWriteOptions & Pick<DecoderGraphOptions, 'projections' | 'logits' | 'int8Attention'>,
 ): OnnxWriteResult {
   const modelPath = join(dir, fileName);
   const dataPath = join(dir, dataFileName);
