@@ -29,7 +29,7 @@ export function batchCommand(): Command {
     .requiredOption('-o, --output <file>', 'where to write the answers (BatchRequestOutput lines, input order)')
     .requiredOption('--model <dir>', 'model folder (genai layout)')
     .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
-    .option('--threads <n>', "onnxruntime intra-op threads (default: onnxruntime's choice)", parsePositiveInt)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: one per physical core)', parsePositiveInt)
     .option('--max-seqs <n>', 'sequences running at once (KV rows)', parsePositiveInt, DEFAULT_MAX_SEQS)
     .option('--max-model-len <n>', 'most tokens (prompt + output) per sequence', parsePositiveInt)
     .option('--served-model-name <name>', "the `model` the lines' bodies may name; default the model folder's name")

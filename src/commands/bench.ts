@@ -208,7 +208,7 @@ function serveBenchCommand(): Command {
     )
     .option('--quick', 'small counts: a run of a few minutes that checks the path, not the final figures')
     .option('--cache <dir>', 'where benchmark models are exported and reused', DEFAULT_MODEL_CACHE)
-    .option('--threads <n>', "onnxruntime intra-op threads (default: onnxruntime's, one per core)", parsePositiveInt)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: one per physical core)', parsePositiveInt)
     .addOption(new Option('--formats <list>', 'weight formats of the qwen3-4b preset').default(['int4', 'int8'], 'int4,int8').argParser(parseFormats))
     .option('--model-dir <dir...>', 'serve these model folders instead of the exported presets')
     .option('--extended-models <n>', 'how many of the models (the first ones) also run the Poisson, contract and prefill-setting scenarios', parseNonNegativeInt, 1)

@@ -71,7 +71,7 @@ export function serveCommand(): Command {
     .addOption(flag('--host <host>', 'address to listen on').default('127.0.0.1'))
     .addOption(flag('--port <n>', 'port to listen on (0: any free port)').argParser(parsePort).default(DEFAULT_PORT))
     .addOption(flag('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
-    .addOption(flag('--threads <n>', "onnxruntime intra-op threads (default: onnxruntime's choice)").argParser(parsePositiveInt))
+    .addOption(flag('--threads <n>', 'onnxruntime intra-op threads (default: one per physical core)').argParser(parsePositiveInt))
     .addOption(flag('--max-seqs <n>', 'sequences running at once (KV rows)').argParser(parsePositiveInt).default(DEFAULT_MAX_SEQS))
     .addOption(flag('--max-model-len <n>', "most tokens (prompt + output) per sequence; default min(model's context, 8192)").argParser(parsePositiveInt))
     .addOption(flag('--kv-memory <bytes>', 'KV cache budget, e.g. 4GiB or 512MB; default 25% of system memory').argParser(parseByteSize))

@@ -13,7 +13,7 @@ export interface EngineConfig {
   modelDir: string;
   /** Execution provider; default cpu. */
   device?: Device;
-  /** onnxruntime intra-op threads; default: onnxruntime's choice. */
+  /** onnxruntime intra-op threads; default: one per physical core the process may run on. */
   threads?: number;
   /** KV rows: the most sequences running at once; default DEFAULT_MAX_SEQS. */
   maxSeqs?: number;
