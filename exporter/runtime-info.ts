@@ -7,6 +7,8 @@ export interface RuntimeInfo {
   cpu: CpuFeatures;
   /** onnxruntime intra-op threads. */
   threads: number;
+  /** How those threads wait between operators: always, within-run or never. */
+  spinning: string;
   kvOutputs: string;
   /** How the KV cache is held: float32, float16 or int8. */
   kvCache: string;
@@ -22,8 +24,8 @@ export interface RuntimeInfo {
 export function registerRuntimeInfo(registry: Registry, modelName: string, info: RuntimeInfo): void {
   const gauge = new Gauge({
     name: 'qwen3_serve_runtime_info',
-    help: 'Speed paths of this process (value 1): device, CPU model and ISA (avx2, avx512, avx512-vnni, amx), SIMD flags, cores, onnxruntime intra-op threads, KV outputs of the graph, KV cache type (float32, float16, int8), whether prefill runs through an int8 prefill graph.',
-    labelNames: ['model_name', 'device', 'cpu_model', 'isa', 'simd_flags', 'cores', 'threads', 'kv_outputs', 'kv_cache', 'prefill_graph'],
+    help: 'Speed paths of this process (value 1): device, CPU model and ISA (avx2, avx512, avx512-vnni, amx), SIMD flags, cores, onnxruntime intra-op threads and how they wait between operators (spinning), KV outputs of the graph, KV cache type (float32, float16, int8), whether prefill runs through an int8 prefill graph.',
+    labelNames: ['model_name', 'device', 'cpu_model', 'isa', 'simd_flags', 'cores', 'threads', 'spinning', 'kv_outputs', 'kv_cache', 'prefill_graph'],
     registers: [registry],
   });
   gauge.set(
@@ -35,6 +37,7 @@ export function registerRuntimeInfo(registry: Registry, modelName: string, info:
       simd_flags: info.cpu.simdFlags.join(' '),
       cores: String(info.cpu.cores),
       threads: String(info.threads),
+      spinning: info.spinning,
       kv_outputs: info.kvOutputs,
       kv_cache: info.kvCache,
       prefill_graph: info.prefillGraph ? 'int8' : 'none',

@@ -92,8 +92,8 @@ export class ServerMetrics implements HttpObserver, MetricsRenderer {
     };
     this.engine = engineMetrics;
     this.memory.setEngineInfo(engine.info);
-    const { device, cpu, threads, kvOutputs, kvCache, prefillGraph } = engine.info;
-    if (device && cpu && threads && kvOutputs) registerRuntimeInfo(this.registry, this.modelName, { device, cpu, threads, kvOutputs, kvCache: kvCache ?? 'float32', prefillGraph: prefillGraph ?? false });
+    const { device, cpu, threads, spinning, kvOutputs, kvCache, prefillGraph } = engine.info;
+    if (device && cpu && threads && kvOutputs) registerRuntimeInfo(this.registry, this.modelName, { device, cpu, threads, spinning: spinning ?? 'always', kvOutputs, kvCache: kvCache ?? 'float32', prefillGraph: prefillGraph ?? false });
     engine.onStep((report) => this.observeStep(report));
     engine.onRequestEnd((event) => engineMetrics.vllm.observeRequestEnd(event));
   }

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { parseFlag, parseNonNegativeInt, parsePositiveInt } from '../src/cli-options/option-parsers.js';
 import { readModelManifest } from '../src/model/model-manifest.js';
 import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
+import { parseSpinPolicy } from '../src/model/runner/open-session.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -36,6 +37,7 @@ const { values: flags } = parseArgs({
     'new-tokens': { type: 'string', default: '1' },
     'no-prefill-graph': { type: 'boolean', default: false },
     profile: { type: 'string' },
+    spinning: { type: 'string' },
     'fill-chunk': { type: 'string', default: '512' },
     'no-fill': { type: 'boolean', default: false },
   },
@@ -57,6 +59,7 @@ const runner = await OnnxRunner.open({
   maxSeqs: parseFlag('max-seqs', flags['max-seqs'], parsePositiveInt),
   maxLen: parseFlag('max-len', flags['max-len'], parsePositiveInt),
   ...(flags.profile !== undefined ? { profileFilePrefix: flags.profile } : {}),
+  ...(flags.spinning !== undefined ? { spinning: parseSpinPolicy(flags.spinning) } : {}),
   ...(flags.threads !== undefined ? { threads: parseFlag('threads', flags.threads, parsePositiveInt) } : {}),
 });
 try {
@@ -85,7 +88,7 @@ try {
     }
     stepMs.sort((a, b) => a - b);
     const round = (ms: number) => Math.round(ms * 10) / 10;
-    console.log(JSON.stringify({ model: flags.model, prefillGraph: runner.hasPrefillGraph, kvCache: runner.kvCacheType, filled: !flags['no-fill'], fillSeconds: Math.round(fillSeconds), rows: count, newTokens, past, steps, medianMs: round(stepMs[stepMs.length >> 1]), minMs: round(stepMs[0]), maxMs: round(stepMs[stepMs.length - 1]) }));
+    console.log(JSON.stringify({ model: flags.model, prefillGraph: runner.hasPrefillGraph, kvCache: runner.kvCacheType, spinning: flags.spinning ?? 'default', filled: !flags['no-fill'], fillSeconds: Math.round(fillSeconds), rows: count, newTokens, past, steps, medianMs: round(stepMs[stepMs.length >> 1]), minMs: round(stepMs[0]), maxMs: round(stepMs[stepMs.length - 1]) }));
   }
 } finally {
   await runner.close();

@@ -198,6 +198,7 @@ export async function startServer(config: ServerConfig): Promise<ServerHandle> {
           // graph's KV outputs decide whether a step reads the cache in place or copies it.
           cpu: `${info.cpu.model}, ${info.cpu.cores} cores (${info.cpu.physicalCores} physical), ${info.cpu.isa} (${info.cpu.simdFlags.join(' ') || 'no SIMD flags'})`,
           threads: info.threads,
+          spinning: info.spinning,
           kvOutputs: info.kvOutputs,
           kvCache: info.kvCache,
           prefillGraph: info.prefillGraph,

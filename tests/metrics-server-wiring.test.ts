@@ -49,6 +49,8 @@ describe('startServer: default metrics', () => {
       simd_flags: cpu.simdFlags.join(' '),
       cores: String(cpu.cores),
       threads: String(threads),
+      // One graph (no prefill graph): onnxruntime's own spinning.
+      spinning: 'always',
       kv_outputs: 'new-positions',
       prefill_graph: 'none',
     };

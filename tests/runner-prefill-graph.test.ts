@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportQwen3Model } from '../src/convert/export/export-model.js';
 import { PREFILL_MODEL_FILE } from '../src/convert/onnx/write-onnx-model.js';
 import { readModelManifest } from '../src/model/model-manifest.js';
-import { OnnxRunner } from '../src/model/runner/onnx-runner.js';
+import { defaultSpinPolicy, OnnxRunner } from '../src/model/runner/onnx-runner.js';
+import { parseSpinPolicy, SPIN_POLICIES } from '../src/model/runner/open-session.js';
 import { maxAbsDiff, TINY_MODEL_FORMATS, tinyModelWeights, type TinyModelFormat } from './helpers/models.js';
 import { type BlockQuantization, blockRoundedSource } from './reference/block-rounded-source.js';
 import { compareLogits } from './reference/logit-comparison.js';
@@ -60,6 +61,28 @@ describe.each(['int8', 'int4'] as const)('prefill graph (tiny %s)', (format: Exc
     expect(readModelManifest(dir).prefillOnnxPath).toBe(join(dir, PREFILL_MODEL_FILE));
     expect(withPrefill.hasPrefillGraph).toBe(true);
     expect(mainOnly.hasPrefillGraph).toBe(false);
+  });
+
+  it("spins only within a run by default with two sessions, and every spin policy computes the same tokens' logits", async () => {
+    expect(withPrefill.spinning).toBe(defaultSpinPolicy(true));
+    expect(defaultSpinPolicy(true)).toBe('within-run');
+    expect(mainOnly.spinning).toBe('always');
+    const manifest = readModelManifest(dir);
+    const prompt = tokens.slice(0, 20);
+    const results: Float32Array[] = [];
+    for (const spinning of SPIN_POLICIES) {
+      const runner = await OnnxRunner.open({ onnxPath: manifest.onnxPath, prefillOnnxPath: manifest.prefillOnnxPath, device: 'cpu', threads: 2, spinning, maxSeqs: 1, maxLen: 64 });
+      try {
+        expect(runner.spinning).toBe(spinning);
+        // A prefill through the prefill graph, then a decode through the main graph.
+        await runner.forward({ firstRow: 0, tokens: [prompt], pastLengths: [0] });
+        results.push(await runner.forward({ firstRow: 0, tokens: [[tokens[20]]], pastLengths: [20] }));
+      } finally {
+        await runner.close();
+      }
+    }
+    for (const logits of results.slice(1)) expect(maxAbsDiff(logits, results[0])).toBe(0);
+    expect(() => parseSpinPolicy('sometimes')).toThrow(/always, within-run, never/);
   });
 
   it('prefills to the last-position logits of the reference on the same block-rounded weights', async () => {
@@ -127,7 +150,7 @@ describe('a server on an export with a prefill graph', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('answers through both graphs, logs and exports that it runs one, and loads only model.onnx with --no-prefill-graph', async () => {
+  it('answers through both graphs, logs and exports that it runs one (and how its threads spin), and loads only model.onnx with --no-prefill-graph', async () => {
     for (const prefillGraph of [true, false]) {
       const server = await startTestServer({ engine: { modelDir: dir, prefillGraph }, servedModelName: 'tiny-prefill' });
       try {
@@ -140,9 +163,10 @@ describe('a server on an export with a prefill graph', () => {
         });
         expect(completion.usage!.prompt_tokens).toBeGreaterThan(10);
         expect(completion.usage!.completion_tokens).toBe(6);
-        expect(server.logs.find((line) => line.msg === 'model loaded; ready')).toMatchObject({ prefillGraph });
+        const spinning = prefillGraph ? 'within-run' : 'always';
+        expect(server.logs.find((line) => line.msg === 'model loaded; ready')).toMatchObject({ prefillGraph, spinning });
         const metrics = await (await fetch(`${server.url}/metrics`)).text();
-        expect(metrics).toMatch(new RegExp(`qwen3_serve_runtime_info\\{[^}]*prefill_graph="${prefillGraph ? 'int8' : 'none'}"`));
+        expect(metrics).toMatch(new RegExp(`qwen3_serve_runtime_info\\{[^}]*spinning="${spinning}"[^}]*prefill_graph="${prefillGraph ? 'int8' : 'none'}"`));
       } finally {
         await server.handle.close();
       }

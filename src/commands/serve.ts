@@ -13,6 +13,7 @@ import { ensureBuiltInTinyModel, TINY_MODEL_BANNER } from './serve-tiny-model.js
 import { LOG_LEVELS, serveLogger, type LogLevel } from './serve-logger.js';
 import { portInUseMessage } from './port-in-use.js';
 import { silenceHubClientDebug, stderrDownloadProgress } from './download-progress.js';
+import { SPIN_POLICIES, type SpinPolicy } from '../model/runner/open-session.js';
 
 interface ServeFlags {
   model?: string;
@@ -20,6 +21,7 @@ interface ServeFlags {
   port: number;
   device: 'cpu' | 'cuda';
   threads?: number;
+  spinning?: SpinPolicy;
   maxSeqs: number;
   maxModelLen?: number;
   kvMemory?: number;
@@ -72,6 +74,7 @@ export function serveCommand(): Command {
     .addOption(flag('--port <n>', 'port to listen on (0: any free port)').argParser(parsePort).default(DEFAULT_PORT))
     .addOption(flag('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
     .addOption(flag('--threads <n>', 'onnxruntime intra-op threads (default: one per physical core)').argParser(parsePositiveInt))
+    .addOption(flag('--spinning <policy>', "how onnxruntime's threads wait between operators: always, within-run (stop when a run returns) or never (default: always with one graph, within-run with a prefill graph)").choices(SPIN_POLICIES))
     .addOption(flag('--max-seqs <n>', 'sequences running at once (KV rows)').argParser(parsePositiveInt).default(DEFAULT_MAX_SEQS))
     .addOption(flag('--max-model-len <n>', "most tokens (prompt + output) per sequence; default min(model's context, 8192)").argParser(parsePositiveInt))
     .addOption(flag('--kv-memory <bytes>', 'KV cache budget, e.g. 4GiB or 512MB; default 25% of system memory').argParser(parseByteSize))
@@ -152,6 +155,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
       modelDir,
       device: flags.device,
       threads: flags.threads,
+      spinning: flags.spinning,
       maxSeqs: flags.maxSeqs,
       maxModelLen: flags.maxModelLen,
       kvMemoryBytes: flags.kvMemory,

@@ -1,5 +1,5 @@
 import type { SchedulerTuning } from '../../scheduler/index.js';
-import type { Device } from '../model/runner/open-session.js';
+import type { Device, SpinPolicy } from '../model/runner/open-session.js';
 
 /** KV rows by default: decode batching pays up to about there on a CPU. */
 export const DEFAULT_MAX_SEQS = 8;
@@ -15,6 +15,8 @@ export interface EngineConfig {
   device?: Device;
   /** onnxruntime intra-op threads; default: one per physical core the process may run on. */
   threads?: number;
+  /** How onnxruntime's threads wait between operators; default per OnnxRunner (defaultSpinPolicy). */
+  spinning?: SpinPolicy;
   /** KV rows: the most sequences running at once; default DEFAULT_MAX_SEQS. */
   maxSeqs?: number;
   /** Longest prompt + output per sequence; default min(context length, 8192). */

@@ -1,5 +1,5 @@
 import type { CpuFeatures } from '../model/runner/cpu-features.js';
-import type { Device } from '../model/runner/open-session.js';
+import type { Device, SpinPolicy } from '../model/runner/open-session.js';
 
 /** What the engine reports once its model is loaded. */
 export interface EngineInfo {
@@ -25,6 +25,8 @@ export interface EngineInfo {
   cpu: CpuFeatures;
   /** onnxruntime intra-op threads (configured, else one per physical core). */
   threads: number;
+  /** How those threads wait between operators (OnnxRunner's SpinPolicy). */
+  spinning: SpinPolicy;
   /**
    * How the graph returns KV: 'new-positions' (it reads the cache as an input; the runner stores
    * the step's positions) or 'present' (GroupQueryAttention appends in place, builder exports).

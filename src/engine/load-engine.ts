@@ -38,6 +38,7 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
     prefillOnnxPath: config.prefillGraph === false ? undefined : manifest.prefillOnnxPath,
     device,
     threads: config.threads,
+    spinning: config.spinning,
     maxSeqs,
     maxLen,
   });
@@ -83,6 +84,7 @@ export async function loadEngine(config: EngineConfig): Promise<{ core: EngineCo
       loadSeconds: (performance.now() - started) / 1000,
       cpu: detectCpu(),
       threads: runner.threads,
+      spinning: runner.spinning,
       kvOutputs: runner.kvOutputs,
       kvCache: runner.kvCacheType,
       prefillGraph: runner.hasPrefillGraph,

@@ -3,7 +3,7 @@ import { ForwardStepError, type ForwardStep, type ModelRunner, type RunnerInfo }
 import { defaultIntraOpThreads } from './cpu-features.js';
 import { halfToFloat } from './fp16.js';
 import { type KvArray, KvPool } from './kv-pool.js';
-import { openSession, type SessionConfig } from './open-session.js';
+import { openSession, type SessionConfig, type SpinPolicy } from './open-session.js';
 import { checkPrefillGraph, describeSession, type SessionIO, type TokenIdType } from './session-io.js';
 
 export interface OnnxRunnerConfig extends SessionConfig {
@@ -40,9 +40,12 @@ export class OnnxRunner implements ModelRunner {
   private readonly kv: KvPool;
   /** onnxruntime intra-op threads per session: the configured count, else one per physical core. */
   readonly threads: number;
+  /** How those threads wait between operators (see defaultSpinPolicy). */
+  readonly spinning: SpinPolicy;
 
-  private constructor(decode: DecoderGraph, prefill: DecoderGraph | null, kv: KvPool, threads: number) {
+  private constructor(decode: DecoderGraph, prefill: DecoderGraph | null, kv: KvPool, threads: number, spinning: SpinPolicy) {
     this.threads = threads;
+    this.spinning = spinning;
     this.decode = decode;
     this.prefill = prefill;
     this.kv = kv;
@@ -75,18 +78,17 @@ export class OnnxRunner implements ModelRunner {
   }
 
   static async open(config: OnnxRunnerConfig): Promise<OnnxRunner> {
-    // Two sessions take turns on the same cores: threads that spin after one session's operator
-    // would steal cycles from the other's (measured: medians 2-9x the minimum).
     // Threads are always set: onnxruntime's own default ran one thread on a 2-vCPU VM.
     const threads = config.threads ?? defaultIntraOpThreads();
-    const sessionConfig = { ...config, threads, spinning: config.prefillOnnxPath === undefined };
+    const spinning = config.spinning ?? defaultSpinPolicy(config.prefillOnnxPath !== undefined);
+    const sessionConfig = { ...config, threads, spinning };
     const opened: ort.InferenceSession[] = [];
     try {
       const decode = await openGraph(config.onnxPath, sessionConfig, opened);
       const prefill = config.prefillOnnxPath === undefined ? null : await openGraph(config.prefillOnnxPath, sessionConfig, opened);
       if (prefill) checkPrefillGraph(decode.io, prefill.io);
       const kv = new KvPool({ ...decode.io, maxSeqs: config.maxSeqs, maxLen: config.maxLen });
-      return new OnnxRunner(decode, prefill, kv, threads);
+      return new OnnxRunner(decode, prefill, kv, threads, spinning);
     } catch (err) {
       await Promise.all(opened.map((session) => session.release()));
       throw err;
@@ -183,6 +185,16 @@ export class OnnxRunner implements ModelRunner {
     return newTokens;
   }
 
+}
+
+/**
+ * One session: onnxruntime's default (spin). Two sessions (a prefill graph) take turns on the same
+ * cores, and threads still spinning after one session's run take cycles from the other's (measured
+ * earlier: medians 2-9x the minimum), so they spin only within a run: between operators, where
+ * waking sleeping threads for each of a decode step's ~3,000 operators costs more.
+ */
+export function defaultSpinPolicy(twoSessions: boolean): SpinPolicy {
+  return twoSessions ? 'within-run' : 'always';
 }
 
 /** logits [rows, newTokens, vocab] (newTokens 1 for a last-position graph) -> the last position of each row as fp32 [rows, vocab]. */

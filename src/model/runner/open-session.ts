@@ -2,17 +2,36 @@ import ort from 'onnxruntime-node';
 
 export type Device = 'cpu' | 'cuda';
 
+/**
+ * How a session's intra-op threads wait between operators:
+ * - 'always': they spin, during a run and for a while after it (onnxruntime's default);
+ * - 'within-run': they spin between a run's operators and stop as soon as the run returns
+ *   (`session.force_spinning_stop`), so an idle session takes no cycles from another's run;
+ * - 'never': they sleep whenever they have no work, and each operator wakes them again.
+ */
+export type SpinPolicy = 'always' | 'within-run' | 'never';
+
+const SPIN_SETTINGS: Record<SpinPolicy, Record<string, string>> = {
+  always: {},
+  'within-run': { 'force_spinning_stop': '1' },
+  never: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' },
+};
+
+export const SPIN_POLICIES = Object.keys(SPIN_SETTINGS) as SpinPolicy[];
+
+export function parseSpinPolicy(value: string): SpinPolicy {
+  if ((SPIN_POLICIES as string[]).includes(value)) return value as SpinPolicy;
+  throw new Error(`spinning must be one of ${SPIN_POLICIES.join(', ')}; got '${value}'`);
+}
+
 export interface SessionConfig {
   device: Device;
   /** Threads for one operator (matrix multiplies); default: onnxruntime's choice (OnnxRunner always sets it). */
   threads?: number;
   /** CUDA device index. */
   deviceId?: number;
-  /**
-   * Whether intra-op threads spin between operators (onnxruntime's default, true). Off where two
-   * sessions share the cores: one's spinning threads would take cycles from the other's work.
-   */
-  spinning?: boolean;
+  /** How intra-op threads wait for work (see SpinPolicy); default 'always', onnxruntime's own. */
+  spinning?: SpinPolicy;
   /** Writes onnxruntime's per-operator profile (JSON) to files starting with this prefix; for probes, not the server. */
   profileFilePrefix?: string;
 }
@@ -39,7 +58,7 @@ export async function openSession(onnxPath: string, config: SessionConfig): Prom
       config.device === 'cuda' ? [{ name: 'cuda', deviceId: config.deviceId ?? 0 }, 'cpu'] : ['cpu'],
     logSeverityLevel: 3,
     ...(config.profileFilePrefix !== undefined ? { enableProfiling: true, profileFilePrefix: config.profileFilePrefix } : {}),
-    ...(config.spinning === false ? { extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } } } : {}),
+    extra: { session: SPIN_SETTINGS[config.spinning ?? 'always'] },
   };
   try {
     return await ort.InferenceSession.create(onnxPath, options);
