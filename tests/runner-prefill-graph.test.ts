@@ -63,9 +63,9 @@ describe.each(['int8', 'int4'] as const)('prefill graph (tiny %s)', (format: Exc
     expect(mainOnly.hasPrefillGraph).toBe(false);
   });
 
-  it("spins only within a run by default with two sessions, and every spin policy computes the same tokens' logits", async () => {
+  it("never spins by default with two sessions, and every spin policy computes the same tokens' logits", async () => {
     expect(withPrefill.spinning).toBe(defaultSpinPolicy(true));
-    expect(defaultSpinPolicy(true)).toBe('within-run');
+    expect(defaultSpinPolicy(true)).toBe('never');
     expect(mainOnly.spinning).toBe('always');
     const manifest = readModelManifest(dir);
     const prompt = tokens.slice(0, 20);
@@ -163,7 +163,7 @@ describe('a server on an export with a prefill graph', () => {
         });
         expect(completion.usage!.prompt_tokens).toBeGreaterThan(10);
         expect(completion.usage!.completion_tokens).toBe(6);
-        const spinning = prefillGraph ? 'within-run' : 'always';
+        const spinning = prefillGraph ? 'never' : 'always';
         expect(server.logs.find((line) => line.msg === 'model loaded; ready')).toMatchObject({ prefillGraph, spinning });
         const metrics = await (await fetch(`${server.url}/metrics`)).text();
         expect(metrics).toMatch(new RegExp(`qwen3_serve_runtime_info\\{[^}]*spinning="${spinning}"[^}]*prefill_graph="${prefillGraph ? 'int8' : 'none'}"`));

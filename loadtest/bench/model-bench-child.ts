@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { type ModelManifest, readModelManifest } from '../../src/model/model-manifest.js';
 import { OnnxRunner } from '../../src/model/runner/onnx-runner.js';
+import type { SpinPolicy } from '../../src/model/runner/open-session.js';
 import {
   decodeFeed,
   decodePrompt,
@@ -32,6 +33,8 @@ export interface ModelProbeParams extends ModelWorkloadParams {
   modelDir: string;
   /** onnxruntime intra-op threads; undefined: its default (one per core). */
   threads?: number;
+  /** How onnxruntime's threads wait between operators; undefined: the runner's default (the server's). */
+  spinning?: SpinPolicy;
   /** Chunk length of the chunked-prefill measurement (the engine's default 64). */
   chunkTokens: number;
 }
@@ -65,7 +68,7 @@ export async function probeModel(params: ModelProbeParams): Promise<ModelProbeRe
   const started = performance.now();
   // One KV row for the single-stream measurements, as before the sequence workload existed; the
   // sequence workload opens its own runner below so neither pays for the other's KV layout.
-  const runner = await OnnxRunner.open({ onnxPath: manifest.onnxPath, prefillOnnxPath: manifest.prefillOnnxPath, device: 'cpu', threads: params.threads, maxSeqs: 1, maxLen });
+  const runner = await OnnxRunner.open({ onnxPath: manifest.onnxPath, prefillOnnxPath: manifest.prefillOnnxPath, device: 'cpu', threads: params.threads, spinning: params.spinning, maxSeqs: 1, maxLen });
   const loadSeconds = (performance.now() - started) / 1000;
   const rssAfterLoadBytes = process.memoryUsage.rss();
   let decode: DecodeResult;
@@ -111,7 +114,7 @@ async function measureDecode(runner: OnnxRunner, prompt: number[], params: Model
 
 async function measureSequences(manifest: ModelManifest, params: ModelProbeParams): Promise<SequencesResult> {
   const workload = params.sequences;
-  const runner = await OnnxRunner.open({ onnxPath: manifest.onnxPath, prefillOnnxPath: manifest.prefillOnnxPath, device: 'cpu', threads: params.threads, maxSeqs: workload.count, maxLen: workload.promptTokens + workload.outputTokens });
+  const runner = await OnnxRunner.open({ onnxPath: manifest.onnxPath, prefillOnnxPath: manifest.prefillOnnxPath, device: 'cpu', threads: params.threads, spinning: params.spinning, maxSeqs: workload.count, maxLen: workload.promptTokens + workload.outputTokens });
   try {
     const vocab = runner.info.vocabSize;
     const prompts = Array.from({ length: workload.count }, (_, i) => sequencePrompt(workload, i, vocab));

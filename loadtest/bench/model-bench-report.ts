@@ -9,6 +9,7 @@ export function formatModelBench(result: ModelBenchResult): string {
   const lines: string[] = [];
   lines.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${gigabytes(machine.memoryBytes)} RAM, L3 ${machine.l3Cache ?? '?'}; flags ${machine.simdFlags.join(' ')}`);
   lines.push(`Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; load average at start ${loadTriple(machine.loadAverage)}`);
+  if (probe.spinning) lines.push(`onnxruntime threads spinning: ${probe.spinning} (--spinning)`);
   const build = result.models.find((m) => m.llamaCpp)?.llamaCpp?.build;
   if (build) lines.push(llamaCppBuildLine(build));
   lines.push('');

@@ -9,6 +9,7 @@ import { runModelBench } from '../../loadtest/bench/model-bench.js';
 import { formatModelBench } from '../../loadtest/bench/model-bench-report.js';
 import { GGUF_WEIGHT_TYPES } from '../convert/gguf/write-qwen3-gguf.js';
 import { PRESETS, type PresetName } from '../convert/shape.js';
+import { SPIN_POLICIES, type SpinPolicy } from '../model/runner/open-session.js';
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveIntList } from '../cli-options/option-parsers.js';
 
 /**
@@ -60,6 +61,7 @@ interface ModelFlags extends CommonFlags {
   /** false with --no-llama-cpp. */
   llamaCpp: boolean;
   chunk: number;
+  spinning?: SpinPolicy;
 }
 
 interface EngineFlags extends CommonFlags {
@@ -109,7 +111,8 @@ function modelBenchCommand(): Command {
     .option('--sequence-prompt-tokens <n>', "prompt tokens of each sequence (default 113, llama.cpp's workload; quick 32)", parsePositiveInt)
     .option('--sequence-output-tokens <n>', 'tokens each sequence generates (default 64; quick 8)', parsePositiveInt)
     .option('--no-llama-cpp', 'skip the llama.cpp baseline')
-    .option('--chunk <n>', 'chunk length of the chunked prefill (the engine\'s default)', parsePositiveInt, 64);
+    .option('--chunk <n>', 'chunk length of the chunked prefill (the engine\'s default)', parsePositiveInt, 64)
+    .addOption(new Option('--spinning <policy>', "how onnxruntime's threads wait between operators (default: the server's, see serve --spinning)").choices(SPIN_POLICIES));
   return withCommonOptions(command).action(async (flags: ModelFlags) => {
     const quick = flags.quick === true;
     const models = flags.modelDir
@@ -125,6 +128,7 @@ function modelBenchCommand(): Command {
       models,
       probe: {
         threads: flags.threads,
+        spinning: flags.spinning,
         decodePromptTokens: 16,
         longDecodePromptTokens: flags.longPromptTokens ?? (quick ? 256 : 2048),
         warmupSteps: quick ? 4 : 8,

@@ -74,7 +74,7 @@ export function serveCommand(): Command {
     .addOption(flag('--port <n>', 'port to listen on (0: any free port)').argParser(parsePort).default(DEFAULT_PORT))
     .addOption(flag('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
     .addOption(flag('--threads <n>', 'onnxruntime intra-op threads (default: one per physical core)').argParser(parsePositiveInt))
-    .addOption(flag('--spinning <policy>', "how onnxruntime's threads wait between operators: always, within-run (stop when a run returns) or never (default: always with one graph, within-run with a prefill graph)").choices(SPIN_POLICIES))
+    .addOption(flag('--spinning <policy>', "how onnxruntime's threads wait between operators: always, within-run (stop when a run returns) or never (default: always with one graph, never with a prefill graph)").choices(SPIN_POLICIES))
     .addOption(flag('--max-seqs <n>', 'sequences running at once (KV rows)').argParser(parsePositiveInt).default(DEFAULT_MAX_SEQS))
     .addOption(flag('--max-model-len <n>', "most tokens (prompt + output) per sequence; default min(model's context, 8192)").argParser(parsePositiveInt))
     .addOption(flag('--kv-memory <bytes>', 'KV cache budget, e.g. 4GiB or 512MB; default 25% of system memory').argParser(parseByteSize))

@@ -190,11 +190,11 @@ export class OnnxRunner implements ModelRunner {
 /**
  * One session: onnxruntime's default (spin). Two sessions (a prefill graph) take turns on the same
  * cores, and threads still spinning after one session's run take cycles from the other's (measured
- * earlier: medians 2-9x the minimum), so they spin only within a run: between operators, where
- * waking sleeping threads for each of a decode step's ~3,000 operators costs more.
+ * earlier: medians 2-9x the minimum), so they never spin. Spinning only within a run ('within-run')
+ * measured the same as 'never' on a 2-core Zen 3, within that machine's noise (BENCHMARKS.md).
  */
 export function defaultSpinPolicy(twoSessions: boolean): SpinPolicy {
-  return twoSessions ? 'within-run' : 'always';
+  return twoSessions ? 'never' : 'always';
 }
 
 /** logits [rows, newTokens, vocab] (newTokens 1 for a last-position graph) -> the last position of each row as fp32 [rows, vocab]. */
