@@ -1,0 +1,81 @@
+/**
+ * Times the score product of int8-cache decode attention, q k^T over P cached positions (qwen3-4b:
+ * 8 KV heads, 4 query rows per KV head, head size 128), for layouts of the transposed key codes:
+ * - flat: [B, kvHeads, headDim, P], what the cache stores today: one [4 x 128] x [128 x P] GEMM
+ *   per KV head, whose B operand rows lie P bytes apart;
+ * - blocked N: [B, kvHeads, P / N, headDim, N], each block of N positions contiguous: one GEMM per
+ *   block, the query broadcast over blocks.
+ * And the value product for comparison ([8 x P] x [P x 128], rows of B contiguous).
+ * MatMulIntegerToFloat (u8 query codes with zero point 64, s8 cache codes), 2 intra-op threads,
+ * spinning off, caches of `rows` sequences so the codes come from memory.
+ *
+ *   npx tsx loadtest/key-layout-probe.ts 2048 1,8
+ */
+import ort from 'onnxruntime-node';
+import { GraphBuilder, MICROSOFT_DOMAIN } from '../src/convert/onnx/graph-builder.js';
+import { InlineInitializerStore } from '../src/convert/onnx/initializer-store.js';
+import { DataType, encodeModel, valueInfo } from '../src/convert/onnx/proto-factory.js';
+
+const KV = 8;
+const G = 4;
+const D = 128;
+const P = Number(process.argv[2] ?? 2048);
+const rowCounts = (process.argv[3] ?? '1,8').split(',').map(Number);
+const variants = (process.env.VARIANTS ?? 'flat,blocked64,blocked256,blocked512,values').split(',');
+
+function build(variant: string): Uint8Array {
+  const g = new GraphBuilder(new InlineInitializerStore());
+  let out: string;
+  if (variant === 'values') {
+    const a = g.input(valueInfo('a', DataType.UINT8, ['B', KV, 2 * G, P]));
+    const v = g.input(valueInfo('k', DataType.INT8, ['B', KV, P, D]));
+    out = g.node('MatMulIntegerToFloat', 'mm', [a, v, g.float32(1), g.float32(1)], { domain: MICROSOFT_DOMAIN })[0];
+  } else if (variant === 'flat') {
+    const a = g.input(valueInfo('a', DataType.UINT8, ['B', KV, G, D]));
+    const k = g.input(valueInfo('k', DataType.INT8, ['B', KV, D, P]));
+    out = g.node('MatMulIntegerToFloat', 'mm', [a, k, g.float32(1), g.float32(1), g.uint8(64)], { domain: MICROSOFT_DOMAIN })[0];
+  } else {
+    const n = Number(variant.slice('blocked'.length));
+    const a = g.input(valueInfo('a', DataType.UINT8, ['B', KV, 1, G, D]));
+    const k = g.input(valueInfo('k', DataType.INT8, ['B', KV, P / n, D, n]));
+    out = g.node('MatMulIntegerToFloat', 'mm', [a, k, g.float32(1), g.float32(1), g.uint8(64)], { domain: MICROSOFT_DOMAIN })[0];
+  }
+  g.node('Identity', 'out', [out], { outputs: ['y'] });
+  g.output(valueInfo('y', DataType.FLOAT, variant.startsWith('blocked') ? ['d0', 'd1', 'd2', 'd3', 'd4'] : ['d0', 'd1', 'd2', 'd3']));
+  return encodeModel(g.toModel('probe', {}));
+}
+
+function feeds(variant: string, rows: number): Record<string, ort.Tensor> {
+  const cache = new Int8Array(rows * KV * P * D).map((_, i) => ((i * 37) % 127) - 63);
+  if (variant === 'values') {
+    return {
+      a: new ort.Tensor('uint8', new Uint8Array(rows * KV * 2 * G * P).map((_, i) => (i * 13) % 128), [rows, KV, 2 * G, P]),
+      k: new ort.Tensor('int8', cache, [rows, KV, P, D]),
+    };
+  }
+  const a = new Uint8Array(rows * KV * G * D).map((_, i) => 1 + ((i * 13) % 127));
+  if (variant === 'flat') return { a: new ort.Tensor('uint8', a, [rows, KV, G, D]), k: new ort.Tensor('int8', cache, [rows, KV, D, P]) };
+  const n = Number(variant.slice('blocked'.length));
+  return { a: new ort.Tensor('uint8', a, [rows, KV, 1, G, D]), k: new ort.Tensor('int8', cache, [rows, KV, P / n, D, n]) };
+}
+
+for (const rows of rowCounts) {
+  const line: string[] = [];
+  for (const variant of variants) {
+    const session = await ort.InferenceSession.create(build(variant), { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { 'intra_op.allow_spinning': '0' } } });
+    // Several copies of the cache, used in turn, so that no run finds its codes in the last-level cache.
+    const copies = Array.from({ length: Math.max(2, Math.ceil((64 << 20) / (rows * KV * P * D))) }, () => feeds(variant, rows));
+    for (const f of copies) await session.run(f);
+    const times: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const started = performance.now();
+      await session.run(copies[i % copies.length]);
+      times.push(performance.now() - started);
+    }
+    times.sort((x, y) => x - y);
+    const ms = times[times.length >> 1];
+    line.push(`${variant} ${ms.toFixed(3)} ms (${((rows * KV * P * D) / ms / 1e6).toFixed(1)} GB/s)`);
+    await session.release();
+  }
+  console.log(`P=${P} rows=${rows}: ${line.join('  ')}`);
+}
