@@ -15,6 +15,7 @@ import ort from 'onnxruntime-node';
 import { GraphBuilder, MICROSOFT_DOMAIN } from '../src/convert/onnx/graph-builder.js';
 import { InlineInitializerStore } from '../src/convert/onnx/initializer-store.js';
 import { DataType, encodeModel, valueInfo } from '../src/convert/onnx/proto-factory.js';
+import { timeRuns } from './probe-timing.js';
 
 const KV = 8;
 const G = 4;
@@ -66,14 +67,7 @@ for (const rows of rowCounts) {
     // Several copies of the cache, used in turn, so that no run finds its codes in the last-level cache.
     const copies = Array.from({ length: Math.max(2, Math.ceil((64 << 20) / (rows * KV * P * D))) }, () => feeds(variant, rows));
     for (const f of copies) await session.run(f);
-    const times: number[] = [];
-    for (let i = 0; i < 21; i++) {
-      const started = performance.now();
-      await session.run(copies[i % copies.length]);
-      times.push(performance.now() - started);
-    }
-    times.sort((x, y) => x - y);
-    const ms = times[times.length >> 1];
+    const { medianMs: ms } = await timeRuns(21, (i) => session.run(copies[i % copies.length]));
     line.push(`${variant} ${ms.toFixed(3)} ms (${((rows * KV * P * D) / ms / 1e6).toFixed(1)} GB/s)`);
     await session.release();
   }

@@ -11,6 +11,7 @@ import ort from 'onnxruntime-node';
 import { GraphBuilder } from '../src/convert/onnx/graph-builder.js';
 import { InlineInitializerStore } from '../src/convert/onnx/initializer-store.js';
 import { DataType, encodeModel, valueInfo } from '../src/convert/onnx/proto-factory.js';
+import { timeRuns } from './probe-timing.js';
 
 const nodes = Number(process.argv[2] ?? 3000);
 const shape = [1, 8, 4, 128];
@@ -33,14 +34,7 @@ const x = new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * 
 for (const spinning of ['0', '1']) {
   const session = await ort.InferenceSession.create(model, { ...(process.env.PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.PROFILE } : {}), intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { 'intra_op.allow_spinning': spinning } } });
   for (let i = 0; i < 3; i++) await session.run({ x });
-  const times: number[] = [];
-  for (let i = 0; i < 15; i++) {
-    const started = performance.now();
-    await session.run({ x });
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  const median = times[times.length >> 1];
-  console.log(JSON.stringify({ nodes, spinning: spinning === '1', medianMs: +median.toFixed(2), minMs: +times[0].toFixed(2), usPerNode: +((median * 1000) / nodes).toFixed(2) }));
+  const { medianMs, minMs } = await timeRuns(15, () => session.run({ x }));
+  console.log(JSON.stringify({ nodes, spinning: spinning === '1', medianMs: +medianMs.toFixed(2), minMs: +minMs.toFixed(2), usPerNode: +((medianMs * 1000) / nodes).toFixed(2) }));
   await session.release();
 }
