@@ -53,8 +53,8 @@ function build(variant: string): Uint8Array {
   const past = { key: pastKey, value: pastValue, keyScale: pastKeyScale, valueScale: pastValueScale };
   const outputs = { key: 'new_key', value: 'new_value', keyScale: 'new_key_scale', valueScale: 'new_value_scale' };
   const attended = variant === 'integer'
-    ? addInt8CacheAttention(g, shape, '/probe', inputs, joinedMask, { q, k, v, past, outputs })
-    : addDequantizedCacheAttention(g, shape, '/probe', inputs, joinedMask, { q, k, v, past, outputs });
+    ? addInt8CacheAttention(g, shape, '/probe', inputs, joinedMask, { q, k, v, past, keyBlock: 0, outputs })
+    : addDequantizedCacheAttention(g, shape, '/probe', inputs, joinedMask, { q, k, v, past, keyBlock: 0, outputs });
   g.node('Identity', 'out', [attended], { outputs: ['out'] });
   g.output(valueInfo('out', DataType.FLOAT, ['B', 'S', HEADS * D]));
   for (const name of Object.values(outputs)) g.output(valueInfo(name, name.endsWith('scale') ? DataType.FLOAT : DataType.INT8, ['B', KV, 'a', 'b']));

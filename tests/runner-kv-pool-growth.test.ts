@@ -15,11 +15,17 @@ const mark = (layer: number, kind: number, row: number, head: number, position: 
 /** The mark as the plane's element type holds it: int8 planes (an int8 cache's codes) keep it modulo a prime, still never 0. */
 const fit = (value: number, type: ort.Tensor['type']) => (type === 'uint8' || type === 'int8' ? 1 + (value % 113) : value);
 
-/** A view tensor is [1, kvHeads, capacity, width], or transposed [1, kvHeads, width, capacity] (dim 2 is not the capacity). */
+/**
+ * A view tensor is [1, kvHeads, capacity, width], transposed [1, kvHeads, width, capacity] (dim 2 is
+ * not the capacity), or in blocks of N positions [1, kvHeads, capacity / N, width, N].
+ */
 const isTransposed = (tensor: ort.Tensor, pool: KvPool) => tensor.dims[3] === pool.capacity && tensor.dims[2] !== pool.capacity;
-const widthOf = (tensor: ort.Tensor) => Math.min(tensor.dims[2], tensor.dims[3]);
+const blockOf = (tensor: ort.Tensor) => (tensor.dims.length === 5 ? tensor.dims[4] : 0);
+const widthOf = (tensor: ort.Tensor) => (blockOf(tensor) ? tensor.dims[3] : Math.min(tensor.dims[2], tensor.dims[3]));
 function offset(pool: KvPool, tensor: ort.Tensor, head: number, position: number, dim: number): number {
   const width = widthOf(tensor);
+  const block = blockOf(tensor);
+  if (block) return head * pool.capacity * width + (Math.floor(position / block) * width + dim) * block + (position % block);
   return isTransposed(tensor, pool) ? (head * width + dim) * pool.capacity + position : (head * pool.capacity + position) * width + dim;
 }
 
@@ -122,6 +128,83 @@ describe('KvPool capacity growth', () => {
     expect(rowMatches(pool, 0, 120)).toBe(true);
     expect(rowMatches(pool, 1, 64, 2)).toBe(true);
     expect(rowMatches(pool, 2, 50, 0)).toBe(true);
+  });
+});
+
+describe('KvPool with an int8 cache\'s keys in blocks', () => {
+  const blocked = { ...shape, kvType: 'int8', keyBlock: 128, maxLen: 300 } as const;
+
+  it('moves capacity in whole blocks up to maxLen rounded up to a block, and shapes the key view in blocks', () => {
+    const pool = new KvPool(blocked);
+    expect(pool.capacity).toBe(128);
+    expect(pool.view(0, 3)[1].map((tensor) => tensor.dims)).toEqual([[3, 2, 1, 4, 128], [3, 2, 128, 4], [3, 2, 128, 1], [3, 2, 128, 1]]);
+    pool.reserve(129);
+    expect(pool.capacity).toBe(256);
+    pool.reserve(300);
+    expect(pool.capacity).toBe(384);
+    expect(pool.view(0, 1)[0][0].dims).toEqual([1, 2, 3, 4, 128]);
+    expect(() => pool.reserve(385)).toThrow(RangeError);
+    expect(pool.reservedBytes).toBe(pool.bytesPerToken * 3 * 384);
+  });
+
+  it('carries rows through widening, copies, swaps and narrowing', () => {
+    const pool = new KvPool(blocked);
+    writeRow(pool, 0, 50);
+    writeRow(pool, 2, 128);
+    pool.reserve(129);
+    expect(rowMatches(pool, 0, 50)).toBe(true);
+    expect(rowMatches(pool, 2, 128)).toBe(true);
+    expect(pool.view(1, 1).flat().every((tensor) => (tensor.data as Int8Array).every((v) => v === 0))).toBe(true);
+    pool.copyRow(2, 1, 128);
+    pool.swapRows(0, 2, 128);
+    writeRow(pool, 0, 200);
+    pool.reserve(300);
+    expect(rowMatches(pool, 0, 200)).toBe(true);
+    expect(rowMatches(pool, 1, 128, 2)).toBe(true);
+    expect(rowMatches(pool, 2, 50, 0)).toBe(true);
+    pool.releaseRow(0);
+    expect(pool.capacity).toBe(128);
+    expect(rowMatches(pool, 1, 128, 2)).toBe(true);
+    expect(rowMatches(pool, 2, 50, 0)).toBe(true);
+  });
+
+  it('stores new positions that cross a block boundary where the view reads them', () => {
+    const pool = new KvPool(blocked);
+    pool.reserve(256);
+    const { kvHeads } = blocked;
+    const pastLengths = [120, 3];
+    const steps = 20;
+    // As a cache-reading graph returns them: keys [rows, kvHeads, headDim, S], the rest [rows, kvHeads, S, width].
+    const planes = pool.view(0, 1)[0].map((tensor, kind) => {
+      const width = widthOf(tensor);
+      const data = kind === 0 || kind === 1 ? new Int8Array(2 * kvHeads * steps * width) : new Float32Array(2 * kvHeads * steps * width);
+      for (let r = 0; r < 2; r++) {
+        for (let h = 0; h < kvHeads; h++) {
+          for (let s = 0; s < steps; s++) {
+            for (let d = 0; d < width; d++) {
+              const at = kind === 0 ? ((r * kvHeads + h) * width + d) * steps + s : ((r * kvHeads + h) * steps + s) * width + d;
+              data[at] = fit(mark(1, kind, r, h, pastLengths[r] + s, d), tensor.type);
+            }
+          }
+        }
+      }
+      return data;
+    });
+    pool.writeNewPositions(1, 0, pastLengths, planes);
+    const views = pool.view(0, 2)[1];
+    for (const [kind, tensor] of views.entries()) {
+      const rowElements = tensor.data.length / 2;
+      for (let r = 0; r < 2; r++) {
+        for (let h = 0; h < kvHeads; h++) {
+          for (let s = 0; s < steps; s++) {
+            for (let d = 0; d < widthOf(tensor); d++) {
+              const read = (tensor.data as Int8Array)[r * rowElements + offset(pool, tensor, h, pastLengths[r] + s, d)];
+              expect(read).toBe(fit(mark(1, kind, r, h, pastLengths[r] + s, d), tensor.type));
+            }
+          }
+        }
+      }
+    }
   });
 });
 

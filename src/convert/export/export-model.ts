@@ -26,6 +26,8 @@ export interface ExportOptions {
   kvCache?: KvCache;
   /** Also write the int8 prefill graph (see OnnxWriteOptions.prefillGraph). */
   prefillGraph?: boolean;
+  /** An int8 cache's key block (default INT8_KEY_BLOCK; 0: the layout of exports before blocks, for comparisons). */
+  int8KeyBlock?: number;
   /** Weights above this many bytes go to model.onnx.data (default: DEFAULT_EXTERNAL_DATA_THRESHOLD). */
   externalDataThresholdBytes?: number;
   /** No progress bar on stderr (tests, scripts). */
@@ -73,6 +75,7 @@ function writeOnnxWithProgress(source: WeightSource, outDir: string, options: Ex
       kvOutputs: options.kvOutputs,
       kvCache: options.kvCache,
       prefillGraph: options.prefillGraph,
+      int8KeyBlock: options.int8KeyBlock,
       externalDataThresholdBytes: options.externalDataThresholdBytes,
       onProgress: progress?.onProgress,
       metadata: { weight_format: describeFormat(options.format), kv_outputs: resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs), kv_cache: options.kvCache ?? 'float', ...options.metadata },

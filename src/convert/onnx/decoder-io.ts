@@ -90,6 +90,8 @@ export const DIMS = {
   sequence: 'sequence_length',
   total: 'total_sequence_length',
   past: 'past_sequence_length',
+  /** An int8 cache's blocked keys: past_sequence_length / the key block. */
+  pastBlocks: 'past_blocks',
 } as const;
 
 export function layerName(pattern: string, layer: number): string {

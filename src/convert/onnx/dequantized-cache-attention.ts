@@ -35,8 +35,12 @@ export function addDequantizedCacheAttention(g: GraphBuilder, shape: Qwen3Shape,
     const flat = g.op('DequantizeLinear', `${path}/${name}/DequantizeLinear`, [rows, g.op('Reshape', `${path}/${name}/row_scales`, [scales, g.int64([-1])])], { axis: 0 });
     return g.op('Reshape', `${path}/${name}/heads`, [flat, g.op('Shape', `${path}/${name}/Shape`, [codes])]); // [B, kvHeads, P, headDim]
   };
-  // The cached keys are stored transposed [B, kvHeads, headDim, P]; transposing the int8 codes moves a quarter of the bytes.
-  const pastKeyCodes = g.op('Transpose', `${path}/past_key/Transpose`, [tensors.past.key], { perm: [0, 1, 3, 2] });
+  // The cached keys are stored transposed, [B, kvHeads, headDim, P] or in blocks [B, kvHeads, P / N, headDim, N];
+  // transposing the int8 codes moves a quarter of the bytes.
+  const pastKeyCodes =
+    tensors.keyBlock === 0
+      ? g.op('Transpose', `${path}/past_key/Transpose`, [tensors.past.key], { perm: [0, 1, 3, 2] })
+      : g.op('Reshape', `${path}/past_key/Reshape`, [g.op('Transpose', `${path}/past_key/Transpose`, [tensors.past.key], { perm: [0, 1, 2, 4, 3] }), g.int64([0, 0, -1, headDim])]);
   const keys = g.op('Concat', `${path}/keys`, [
     g.op('Mul', `${path}/new_key/dequantize`, [step.keyCodes, step.keyScales]),
     dequantizeRows(pastKeyCodes, tensors.past.keyScale, 'past_key'),

@@ -5,7 +5,7 @@ import { addCacheReadAttention, addCacheReadInputs, addJoinedMask } from './cach
 import { DecoderContext, type ProjectionKernel, type TensorProgress } from './decoder-context.js';
 import { checkKvCache, DECODER_IO, DECODER_IO_TYPES, DIMS, type IoPrecision, type KvCache, type KvOutputs, layerName, resolveKvOutputs } from './decoder-io.js';
 import { addDequantizedCacheAttention } from './dequantized-cache-attention.js';
-import { addInt8CacheAttention } from './int8-cache-attention.js';
+import { addInt8CacheAttention, INT8_KEY_BLOCK } from './int8-cache-attention.js';
 import { addGqaInputs, gqaAttention } from './gqa-attention.js';
 import { GraphBuilder, MICROSOFT_DOMAIN } from './graph-builder.js';
 import { bytesOf, type InitializerStore } from './initializer-store.js';
@@ -38,6 +38,11 @@ export interface DecoderGraphOptions {
    */
   int8Attention?: Int8CacheAttention;
   /**
+   * An int8 cache's keys in blocks of this many positions (default INT8_KEY_BLOCK; 0: transposed
+   * whole, the layout of exports before blocks). Ignored with a float cache.
+   */
+  int8KeyBlock?: number;
+  /**
    * Which positions get logits: 'all-positions' (default, the builder's [B, S, vocab]) or
    * 'last-position' ([B, 1, vocab]), for a graph that only runs prefill chunks, whose earlier
    * positions' logits nobody reads: the LM head is a tenth of a 4B model's weights.
@@ -68,11 +73,14 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
   const attentionMask = g.input(valueInfo(DECODER_IO.attentionMask, DataType.INT64, [DIMS.batch, DIMS.total]));
   checkKvCache(options.kvCache, options.ioPrecision ?? 'fp32', options.kvOutputs);
   const int8Cache = options.kvCache === 'int8';
-  const planes = cachePlanes(shape, types.kv, int8Cache);
+  const keyBlock = int8Cache ? checkKeyBlock(options.int8KeyBlock ?? INT8_KEY_BLOCK) : 0;
+  const planes = cachePlanes(shape, types.kv, int8Cache, keyBlock);
   const past = Array.from({ length: shape.numHiddenLayers }, (_, layer) =>
-    planes.map(({ pastPattern, type, width, transposed }) =>
-      g.input(valueInfo(layerName(pastPattern, layer), type, transposed ? [DIMS.batch, shape.numKeyValueHeads, width, DIMS.past] : [DIMS.batch, shape.numKeyValueHeads, DIMS.past, width])),
-    ),
+    planes.map(({ pastPattern, type, width, transposed, block }) => {
+      const kvHeads = shape.numKeyValueHeads;
+      const dims = !transposed ? [DIMS.batch, kvHeads, DIMS.past, width] : block ? [DIMS.batch, kvHeads, DIMS.pastBlocks, width, block] : [DIMS.batch, kvHeads, width, DIMS.past];
+      return g.input(valueInfo(layerName(pastPattern, layer), type, dims));
+    }),
   );
 
   const kvOutputs = resolveKvOutputs(options.ioPrecision ?? 'fp32', options.kvOutputs);
@@ -85,7 +93,7 @@ export function buildQwen3DecoderGraph(source: WeightSource, store: InitializerS
     kvOutputs === 'present'
       ? gqaAttention(g, shape, addGqaInputs(g, attentionMask, rotary, types.kv), pastKv)
       : int8Cache
-        ? int8CacheAttention(g, shape, cacheInputs(), past, planes, options.int8Attention ?? 'integer')
+        ? int8CacheAttention(g, shape, cacheInputs(), past, planes, options.int8Attention ?? 'integer', keyBlock)
         : cacheReadAttention(g, shape, cacheInputs(), pastKv);
 
   let stream: ResidualStream = { residual: embedded, pending: null };
@@ -192,29 +200,37 @@ interface CachePlane {
   type: DataType;
   width: number;
   transposed?: boolean;
+  /** Transposed keys in blocks of this many positions as past inputs (their new-position outputs stay [B, kvHeads, width, S]). */
+  block?: number;
 }
 
 /**
  * A layer's cache tensors in the runner's plane order (KvPool's kvPlanes): key and value in the
- * io type, or for an int8 cache int8 keys (transposed: [B, kvHeads, headDim, positions]), int8
- * values and their float32 scales.
+ * io type, or for an int8 cache int8 keys (transposed: [B, kvHeads, headDim, positions], or in
+ * blocks [B, kvHeads, blocks, headDim, keyBlock]), int8 values and their float32 scales.
  */
-function cachePlanes(shape: Qwen3Shape, kvType: DataType, int8: boolean): CachePlane[] {
+function cachePlanes(shape: Qwen3Shape, kvType: DataType, int8: boolean, keyBlock: number): CachePlane[] {
   const { headDim } = shape;
   const key = { pastPattern: DECODER_IO.pastKeyPattern, presentPattern: DECODER_IO.presentKeyPattern, newPattern: DECODER_IO.newKeyPattern };
   const value = { pastPattern: DECODER_IO.pastValuePattern, presentPattern: DECODER_IO.presentValuePattern, newPattern: DECODER_IO.newValuePattern };
   if (!int8) return [{ ...key, type: kvType, width: headDim }, { ...value, type: kvType, width: headDim }];
   // Scales only ever travel as new-position outputs: an int8 cache needs them (checkKvCache).
   return [
-    { ...key, type: DataType.INT8, width: headDim, transposed: true },
+    { ...key, type: DataType.INT8, width: headDim, transposed: true, block: keyBlock },
     { ...value, type: DataType.INT8, width: headDim },
     { pastPattern: DECODER_IO.pastKeyScalePattern, presentPattern: '', newPattern: DECODER_IO.newKeyScalePattern, type: DataType.FLOAT, width: 1 },
     { pastPattern: DECODER_IO.pastValueScalePattern, presentPattern: '', newPattern: DECODER_IO.newValueScalePattern, type: DataType.FLOAT, width: 1 },
   ];
 }
 
+/** Throws a RangeError unless the key block is 0 or a whole number of positions a multiple of 64 (KvPool's capacity step). */
+function checkKeyBlock(block: number): number {
+  if (!Number.isInteger(block) || block < 0 || block % 64 !== 0) throw new RangeError(`int8KeyBlock must be 0 or a multiple of 64, got ${block}`);
+  return block;
+}
+
 /** The int8 cache's attention core, writing each layer's new codes and scales as graph outputs. */
-function int8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnType<typeof addCacheReadInputs>, past: string[][], planes: CachePlane[], route: Int8CacheAttention): AttentionCore {
+function int8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnType<typeof addCacheReadInputs>, past: string[][], planes: CachePlane[], route: Int8CacheAttention, keyBlock: number): AttentionCore {
   const joinedMask = addJoinedMask(g, inputs);
   const attend = route === 'dequantized' ? addDequantizedCacheAttention : addInt8CacheAttention;
   return (layer, path, q, k, v) => {
@@ -226,6 +242,7 @@ function int8CacheAttention(g: GraphBuilder, shape: Qwen3Shape, inputs: ReturnTy
       k,
       v,
       past: { key, value, keyScale, valueScale },
+      keyBlock,
       outputs: { key: newKey, value: newValue, keyScale: newKeyScale, valueScale: newValueScale },
     });
   };

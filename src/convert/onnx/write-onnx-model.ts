@@ -36,6 +36,8 @@ export interface OnnxWriteOptions {
   kvOutputs?: KvOutputs;
   /** How the graphs hold the KV cache (default 'float'; see KvCache). A prefill graph holds it the same way. */
   kvCache?: KvCache;
+  /** An int8 cache's key block (default INT8_KEY_BLOCK; see DecoderGraphOptions.int8KeyBlock). */
+  int8KeyBlock?: number;
   /** Weights above this many bytes (estimated before writing) go to model.onnx.data. */
   externalDataThresholdBytes?: number;
   /**

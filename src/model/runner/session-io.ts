@@ -20,6 +20,11 @@ export interface SessionIO {
   headDim: number;
   /** float32/float16, or 'int8': int8 key (transposed) and value codes with float32 scales per position and head. */
   kvType: KvCacheType;
+  /**
+   * An int8 cache's keys in blocks of this many positions, [batch, kvHeads, blocks, headDim, N]
+   * (the graph's key input has rank 5), or 0: transposed whole, [batch, kvHeads, headDim, pastLength].
+   */
+  keyBlock: number;
   logitsType: FloatType;
   vocabSize: number;
   /**
@@ -77,6 +82,10 @@ export function describeSession(
   const int8 = inputs.has('past_key_values.0.key_scale');
   if (int8 && kvOutputs !== 'new-positions') throw new UnsupportedGraphError('an int8 KV cache needs new_key_values outputs, not presents');
   const planeNames = int8 ? ['key', 'value', 'key_scale', 'value_scale'] : ['key', 'value'];
+  const keyBlock = int8 && key0.shape.length === 5 ? key0.shape[4] : 0;
+  if (typeof keyBlock !== 'number' || keyBlock < 0) {
+    throw new UnsupportedGraphError(`past_key_values.0.key must have a static block dim, got [${key0.shape.join(', ')}]`);
+  }
 
   const io: SessionIO = {
     inputIdsType: tokenIdType(inputIds.type, 'input_ids'),
@@ -86,6 +95,7 @@ export function describeSession(
     kvHeads,
     headDim,
     kvType: int8 ? 'int8' : floatType(key0.type, 'past_key_values.0.key'),
+    keyBlock,
     logitsType: floatType(logits.type, 'logits'),
     vocabSize,
     kvOutputs,
@@ -130,7 +140,7 @@ function floatType(type: string, name: string): FloatType {
  * pool is fed, never aliased, so the two sessions never share an output buffer).
  */
 export function checkPrefillGraph(decode: SessionIO, prefill: SessionIO): void {
-  const fields = ['inputIdsType', 'numLayers', 'kvHeads', 'headDim', 'kvType', 'vocabSize'] as const;
+  const fields = ['inputIdsType', 'numLayers', 'kvHeads', 'headDim', 'kvType', 'keyBlock', 'vocabSize'] as const;
   const differing = fields.filter((field) => decode[field] !== prefill[field]);
   if (differing.length > 0) {
     throw new UnsupportedGraphError(`the prefill graph differs from the decode graph in ${differing.map((f) => `${f} (${prefill[f]} vs ${decode[f]})`).join(', ')}`);
