@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { addCacheReadAttention, addCacheReadInputs, addJoinedMask } from '../src/convert/onnx/cache-read-attention.js';
 import { GraphBuilder } from '../src/convert/onnx/graph-builder.js';
 import { bytesOf, InlineInitializerStore } from '../src/convert/onnx/initializer-store.js';
-import { addInt8CacheAttention, INT8_KEY_BLOCK } from '../src/convert/onnx/int8-cache-attention.js';
+import { addInt8CacheAttention, addProbabilityCodes, INT8_KEY_BLOCK } from '../src/convert/onnx/int8-cache-attention.js';
 import { DataType, encodeModel, valueInfo } from '../src/convert/onnx/proto-factory.js';
 import { PRESETS } from '../src/convert/shape.js';
 import { seededRandom } from './helpers/random-tokens.js';
@@ -187,5 +187,27 @@ describe('int8 cache attention arithmetic', () => {
     expect(flat).toBeLessThan(LIMIT);
     expect(blocked).toBe(flat);
     expect(identical).toBe(true);
+  });
+
+  it('codes probabilities as floor(x / 128) and floor(x mod 128) at the edges of both halves', async () => {
+    // Every whole value of the 14-bit range, and each one plus a fraction just under the next:
+    // both codes must be the floor (never rounded up into the next code), each at most 127.
+    const values: number[] = [];
+    for (let x = 0; x <= 16383; x++) values.push(x, x + 0.5, Math.fround(x + 1 - 2 ** -10));
+    const g = new GraphBuilder(new InlineInitializerStore());
+    const x = g.input(valueInfo('x', DataType.FLOAT, [1, values.length]));
+    g.node('Identity', 'out', [addProbabilityCodes(g, 'codes', x, g.float32Tensor([1], [1, 1]))], { outputs: ['codes'] });
+    g.output(valueInfo('codes', DataType.UINT8, [2, values.length]));
+    const session = await ort.InferenceSession.create(encodeModel(g.toModel('codes', {})));
+    const { codes } = await session.run({ x: new ort.Tensor('float32', Float32Array.from(values), [1, values.length]) });
+    const data = codes.data as Uint8Array;
+    let wrong = 0;
+    values.forEach((value, i) => {
+      const whole = Math.floor(Math.fround(value));
+      if (data[i] !== whole >> 7 || data[values.length + i] !== (whole & 127)) wrong++;
+    });
+    expect(wrong).toBe(0);
+    expect(Math.max(...data)).toBe(127);
+    await session.release();
   });
 });

@@ -29,9 +29,10 @@ const COMPLETE_MARKER = 'bench-export.json';
  * Bumped whenever the exporter writes different graphs for the same spec, so that a cached export
  * from before the change is written again instead of measured as if it were current. 2: the
  * prefill graph reads an int8 cache dequantized (dequantized-cache-attention.ts). 3: an int8
- * cache's keys in blocks of 256 positions (int8-cache-attention.ts).
+ * cache's keys in blocks of 256 positions (int8-cache-attention.ts). 4: probability codes cast to
+ * uint8 before they are joined (addProbabilityCodes).
  */
-export const BENCH_EXPORT_REVISION = 3;
+export const BENCH_EXPORT_REVISION = 4;
 
 /** Whether `dir` holds a finished export of the current revision. */
 function isCurrentExport(dir: string): boolean {
