@@ -1,12 +1,11 @@
 /**
- * What one operator costs onnxruntime's CPU executor when its tensor is tiny: a chain of N nodes
- * over a [1, W] float tensor (Mul, then Add, alternating), timed per run and divided by N. A decode
- * step of the qwen3-4b int8-cache export runs about 3,200 nodes (forward-probe --profile), most of
- * them on a few hundred values; this says how much of a step that count alone costs.
- * 2 intra-op threads; spinning as given (default on; `SPIN=0` off, as the server sets it).
+ * What one small operator costs onnxruntime's CPU executor: a chain of N elementwise nodes (Mul,
+ * Add, Reshape in turn) over a tensor of one decode step's query shape [1, 8, 4, 128], run with 2
+ * intra-op threads, spinning off and on. A decode step of the qwen3-4b export runs about 3,100 nodes,
+ * most of them this small; this says how much of a step their count alone costs.
  *
- *   npx tsx loadtest/node-overhead-probe.ts 3200 128,4096
- *   SPIN=0 npx tsx loadtest/node-overhead-probe.ts 3200 128,4096
+ *   npx tsx loadtest/node-overhead-probe.ts 3000
+ *   PROFILE=/tmp/p npx tsx loadtest/node-overhead-probe.ts 3000   # the same with onnxruntime's profiler on
  */
 import ort from 'onnxruntime-node';
 import { GraphBuilder } from '../src/convert/onnx/graph-builder.js';
@@ -14,25 +13,28 @@ import { InlineInitializerStore } from '../src/convert/onnx/initializer-store.js
 import { DataType, encodeModel, valueInfo } from '../src/convert/onnx/proto-factory.js';
 import { timeRuns } from './probe-timing.js';
 
-const nodes = Number(process.argv[2] ?? 3200);
-const widths = (process.argv[3] ?? '128,4096').split(',').map(Number);
-const spin = process.env.SPIN ?? '1';
+const nodes = Number(process.argv[2] ?? 3000);
+const shape = [1, 8, 4, 128];
 
-function build(width: number): Uint8Array {
+function build(): Uint8Array {
   const g = new GraphBuilder(new InlineInitializerStore());
-  let x = g.input(valueInfo('x', DataType.FLOAT, [1, width]));
-  for (let i = 0; i < nodes; i++) x = g.op(i % 2 === 0 ? 'Mul' : 'Add', `n${i}`, [x, g.float32(i % 2 === 0 ? 1.0001 : 0.0001)]);
+  let x = g.input(valueInfo('x', DataType.FLOAT, shape));
+  for (let i = 0; i < nodes; i++) {
+    if (i % 3 === 0) x = g.op('Mul', `n${i}`, [x, g.float32(1.0001)]);
+    else if (i % 3 === 1) x = g.op('Add', `n${i}`, [x, g.float32(0.0001)]);
+    else x = g.op('Reshape', `n${i}`, [x, g.int64(i % 2 === 0 ? [1, 8, 512] : shape)]);
+  }
   g.node('Identity', 'out', [x], { outputs: ['y'] });
-  g.output(valueInfo('y', DataType.FLOAT, [1, width]));
-  return encodeModel(g.toModel('chain', {}));
+  g.output(valueInfo('y', DataType.FLOAT, shape));
+  return encodeModel(g.toModel('probe', {}));
 }
 
-for (const width of widths) {
-  // Optimization level 'basic' would fold the constant chain; 'disabled' keeps every node.
-  const session = await ort.InferenceSession.create(build(width), { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'disabled', extra: { session: { 'intra_op.allow_spinning': spin } } });
-  const feeds = { x: new ort.Tensor('float32', new Float32Array(width).fill(1), [1, width]) };
-  for (let i = 0; i < 5; i++) await session.run(feeds);
-  const { medianMs, minMs } = await timeRuns(21, () => session.run(feeds));
-  console.log(`${nodes} nodes of [1, ${width}], spinning ${spin}: median ${medianMs.toFixed(2)} ms a run, ${((medianMs * 1000) / nodes).toFixed(2)} us a node (fastest run ${minMs.toFixed(2)} ms)`);
+const model = build();
+const x = new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b)).fill(1), shape);
+for (const spinning of ['0', '1']) {
+  const session = await ort.InferenceSession.create(model, { ...(process.env.PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.PROFILE } : {}), intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { 'intra_op.allow_spinning': spinning } } });
+  for (let i = 0; i < 3; i++) await session.run({ x });
+  const { medianMs, minMs } = await timeRuns(15, () => session.run({ x }));
+  console.log(JSON.stringify({ nodes, spinning: spinning === '1', medianMs: +medianMs.toFixed(2), minMs: +minMs.toFixed(2), usPerNode: +((medianMs * 1000) / nodes).toFixed(2) }));
   await session.release();
 }

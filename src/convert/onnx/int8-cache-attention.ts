@@ -37,8 +37,8 @@ import { addSymmetricRowCodes } from './row-int8-projection.js';
  *   the step (chunk boundaries and reused prefixes see the same numbers).
  * - values: each probability times its value's scale, w, is coded per row on 14 bits,
  *   x = w * 16383 / max(w), as two uint8 codes, hi = floor(x / 128) and lo = floor(x mod 128) (both
- *   at most 127; addProbabilityCodes). One code of 7 bits would drop the many small probabilities beside an
- *   attention sink (0.5 / 1000 is under half a step of 0.5 / 127). Both code rows go through one
+ *   at most 127; addProbabilityCodes). One code of 7 bits would drop the many small probabilities
+ *   beside an attention sink (0.5 / 1000 is under half a step of 0.5 / 127). Both code rows go through one
  *   product with the value codes; the result is (128 sum_hi + sum_lo) * max(w) / 16383.
  *
  * The step's own keys and values are quantized first and attended in that form, so every position
